@@ -1,0 +1,301 @@
+package dev.toygpt.autograd;
+
+import dev.toygpt.kernels.Activations;
+import dev.toygpt.kernels.Attention;
+import dev.toygpt.kernels.CrossEntropy;
+import dev.toygpt.kernels.LayerNorm;
+import dev.toygpt.kernels.MatMul;
+import dev.toygpt.kernels.Softmax;
+import dev.toygpt.util.Rng;
+
+import java.util.Arrays;
+
+/**
+ * The differentiable operations, named like {@code torch.nn.functional}. Each one computes its result with
+ * a kernel and records how to send the gradient back to its inputs.
+ */
+public final class F {
+    private F() {}
+
+    /** Rows of weight(V, C) picked by ids: result shape is leadingShape + [C]. */
+    public static Tensor embedding(Tensor weight, int[] ids, int... leadingShape) {
+        int vocab = weight.dim(0), c = weight.dim(1);
+        if (Tensor.sizeOf(leadingShape) != ids.length) {
+            throw new IllegalArgumentException(ids.length + " ids do not fill shape " + Arrays.toString(leadingShape));
+        }
+        float[] w = weight.data();
+        float[] out = new float[ids.length * c];
+        for (int i = 0; i < ids.length; i++) {
+            int id = ids[i];
+            if (id < 0 || id >= vocab) throw new IndexOutOfBoundsException("token id " + id + " outside vocabulary of " + vocab);
+            System.arraycopy(w, id * c, out, i * c, c);
+        }
+        Tensor[] in = {weight};
+        return Tensor.result(out, append(leadingShape, c), in, dOut -> {
+            float[] dW = weight.gradForUpdate();
+            for (int i = 0; i < ids.length; i++) {
+                int row = ids[i] * c;
+                for (int j = 0; j < c; j++) dW[row + j] += dOut[i * c + j];
+            }
+        });
+    }
+
+    /** One-hot rows: (N, numClasses), a constant. */
+    public static Tensor oneHot(int[] ids, int numClasses) {
+        float[] out = new float[ids.length * numClasses];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= numClasses) throw new IndexOutOfBoundsException("class " + ids[i] + " outside [0, " + numClasses + ")");
+            out[i * numClasses + ids[i]] = 1f;
+        }
+        return Tensor.of(out, ids.length, numClasses);
+    }
+
+    /** y = x Wᵀ + b with a PyTorch-layout weight (out, in); x is (..., in), bias may be null. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        int in = weight.dim(1), outF = weight.dim(0);
+        if (x.dim(-1) != in) {
+            throw new IllegalArgumentException("linear: input has " + x.dim(-1) + " features, weight expects " + in);
+        }
+        int rows = x.size() / in;
+        float[] y = new float[rows * outF];
+        MatMul.matmulTransB(x.data(), weight.data(), y, rows, in, outF, false);
+        if (bias != null) MatMul.addBias(y, bias.data(), rows, outF);
+        int[] shape = x.shape();
+        shape[shape.length - 1] = outF;
+        Tensor[] ins = {x, weight, bias};
+        return Tensor.result(y, shape, ins, dy -> {
+            if (x.requiresGrad()) MatMul.matmul(dy, weight.data(), x.gradForUpdate(), rows, outF, in, true);
+            if (weight.requiresGrad()) MatMul.matmulTransA(dy, x.data(), weight.gradForUpdate(), outF, rows, in, true);
+            if (bias != null && bias.requiresGrad()) MatMul.sumRows(dy, bias.gradForUpdate(), rows, outF);
+        });
+    }
+
+    /** Matrix product of a(M, K) and b(K, N). */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        if (a.rank() != 2 || b.rank() != 2 || a.dim(1) != b.dim(0)) {
+            throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()) + " do not fit");
+        }
+        int m = a.dim(0), k = a.dim(1), n = b.dim(1);
+        float[] c = new float[m * n];
+        MatMul.matmul(a.data(), b.data(), c, m, k, n, false);
+        Tensor[] ins = {a, b};
+        return Tensor.result(c, new int[]{m, n}, ins, dc -> {
+            if (a.requiresGrad()) MatMul.matmulTransB(dc, b.data(), a.gradForUpdate(), m, n, k, true);
+            if (b.requiresGrad()) MatMul.matmulTransA(a.data(), dc, b.gradForUpdate(), k, m, n, true);
+        });
+    }
+
+    /** a + b, where b's shape equals a's or is a suffix of it (b is then repeated over a's leading dimensions). */
+    public static Tensor add(Tensor a, Tensor b) {
+        int[] as = a.shape(), bs = b.shape();
+        boolean suffix = bs.length <= as.length
+                && Arrays.equals(bs, Arrays.copyOfRange(as, as.length - bs.length, as.length));
+        if (!suffix) {
+            throw new IllegalArgumentException("add: shape " + Arrays.toString(bs) + " does not broadcast to " + Arrays.toString(as));
+        }
+        float[] x = a.data(), y = b.data();
+        float[] out = new float[x.length];
+        int n = y.length;
+        for (int i = 0; i < x.length; i++) out[i] = x[i] + y[i % n];
+        Tensor[] ins = {a, b};
+        return Tensor.result(out, as, ins, d -> {
+            if (a.requiresGrad()) {
+                float[] da = a.gradForUpdate();
+                for (int i = 0; i < d.length; i++) da[i] += d[i];
+            }
+            if (b.requiresGrad()) {
+                float[] db = b.gradForUpdate();
+                for (int i = 0; i < d.length; i++) db[i % n] += d[i];
+            }
+        });
+    }
+
+    /** Element-wise product of two tensors of the same shape. */
+    public static Tensor mul(Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException("mul: shapes " + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()) + " differ");
+        }
+        float[] x = a.data(), y = b.data();
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = x[i] * y[i];
+        Tensor[] ins = {a, b};
+        return Tensor.result(out, a.shape(), ins, d -> {
+            if (a.requiresGrad()) {
+                float[] da = a.gradForUpdate();
+                for (int i = 0; i < d.length; i++) da[i] += d[i] * y[i];
+            }
+            if (b.requiresGrad()) {
+                float[] db = b.gradForUpdate();
+                for (int i = 0; i < d.length; i++) db[i] += d[i] * x[i];
+            }
+        });
+    }
+
+    /** Sum of all elements, a scalar. */
+    public static Tensor sum(Tensor a) {
+        float s = 0f;
+        for (float v : a.data()) s += v;
+        Tensor[] ins = {a};
+        return Tensor.result(new float[]{s}, new int[]{1}, ins, dOut -> {
+            float d = dOut[0];
+            float[] da = a.gradForUpdate();
+            for (int i = 0; i < da.length; i++) da[i] += d;
+        });
+    }
+
+    public static Tensor relu(Tensor x) {
+        return leakyRelu(x, 0f);
+    }
+
+    /** max(x, slope * x); PyTorch's LeakyReLU default slope is 0.01. */
+    public static Tensor leakyRelu(Tensor x, float slope) {
+        float[] y = new float[x.size()];
+        Activations.leakyRelu(x.data(), y, slope);
+        Tensor[] ins = {x};
+        return Tensor.result(y, x.shape(), ins, dOut ->
+                Activations.leakyReluBackward(x.data(), dOut, x.gradForUpdate(), slope));
+    }
+
+    /** LayerNorm over the last dimension with a learned weight and bias. */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps) {
+        int n = x.dim(-1);
+        if (weight.size() != n || bias.size() != n) {
+            throw new IllegalArgumentException("layerNorm: " + n + " features but weight/bias of " + weight.size() + "/" + bias.size());
+        }
+        int rows = x.size() / n;
+        float[] y = new float[x.size()];
+        float[] mean = new float[rows], rstd = new float[rows];
+        LayerNorm.forward(x.data(), weight.data(), bias.data(), y, mean, rstd, rows, n, eps);
+        Tensor[] ins = {x, weight, bias};
+        return Tensor.result(y, x.shape(), ins, dOut -> LayerNorm.backward(x.data(), weight.data(), mean, rstd,
+                dOut,
+                x.requiresGrad() ? x.gradForUpdate() : null,
+                weight.requiresGrad() ? weight.gradForUpdate() : null,
+                bias.requiresGrad() ? bias.gradForUpdate() : null, rows, n));
+    }
+
+    /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
+    public static Tensor dropout(Tensor x, float p, Rng rng) {
+        if (p == 0f) return x;
+        float[] mask = dropoutMask(x.size(), p, rng);
+        float[] in = x.data();
+        float[] y = new float[in.length];
+        for (int i = 0; i < y.length; i++) y[i] = in[i] * mask[i];
+        Tensor[] ins = {x};
+        return Tensor.result(y, x.shape(), ins, d -> {
+            float[] dx = x.gradForUpdate();
+            for (int i = 0; i < d.length; i++) dx[i] += d[i] * mask[i];
+        });
+    }
+
+    /**
+     * Causal multi-head self-attention of (B, T, C) queries, keys and values whose heads sit side by side in
+     * the last dimension; returns the heads' outputs concatenated, (B, T, C). Attention weights are
+     * softmax(mask(q kᵀ / sqrt(head_size))), with dropout p on the weights (0 for none).
+     */
+    public static Tensor causalSelfAttention(Tensor q, Tensor k, Tensor v, int heads, float dropout, Rng rng) {
+        int b = q.dim(0), t = q.dim(1), c = q.dim(2);
+        if (!Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())) {
+            throw new IllegalArgumentException("attention: q, k, v shapes differ");
+        }
+        if (c % heads != 0) throw new IllegalArgumentException("attention: " + c + " channels not divisible by " + heads + " heads");
+        float[] out = new float[q.size()];
+        float[] att = new float[b * heads * t * t];
+        float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, rng);
+        Attention.forward(q.data(), k.data(), v.data(), out, att, mask, b, t, c, heads);
+        Tensor[] ins = {q, k, v};
+        return Tensor.result(out, q.shape(), ins, dOut -> Attention.backward(q.data(), k.data(), v.data(), att, mask,
+                dOut,
+                q.requiresGrad() ? q.gradForUpdate() : null,
+                k.requiresGrad() ? k.gradForUpdate() : null,
+                v.requiresGrad() ? v.gradForUpdate() : null, b, t, c, heads));
+    }
+
+    /** Softmax over the last dimension. */
+    public static Tensor softmax(Tensor x) {
+        int n = x.dim(-1), rows = x.size() / n;
+        float[] y = new float[x.size()];
+        Softmax.forward(x.data(), y, rows, n);
+        Tensor[] ins = {x};
+        return Tensor.result(y, x.shape(), ins, dOut -> Softmax.backward(y, dOut, x.gradForUpdate(), rows, n));
+    }
+
+    /** Joins tensors along the last dimension; all other dimensions must match. */
+    public static Tensor concat(Tensor... parts) {
+        int[] shape = parts[0].shape();
+        int rows = parts[0].size() / parts[0].dim(-1);
+        int total = 0;
+        for (Tensor p : parts) {
+            int[] s = p.shape();
+            if (s.length != shape.length || p.size() / p.dim(-1) != rows
+                    || !Arrays.equals(Arrays.copyOf(s, s.length - 1), Arrays.copyOf(shape, shape.length - 1))) {
+                throw new IllegalArgumentException("concat: shape " + Arrays.toString(s) + " does not fit " + Arrays.toString(shape));
+            }
+            total += p.dim(-1);
+        }
+        float[] out = new float[rows * total];
+        int col = 0;
+        for (Tensor p : parts) {
+            int w = p.dim(-1);
+            for (int r = 0; r < rows; r++) System.arraycopy(p.data(), r * w, out, r * total + col, w);
+            col += w;
+        }
+        shape[shape.length - 1] = total;
+        int width = total;
+        Tensor[] ins = parts.clone();
+        return Tensor.result(out, shape, ins, d -> {
+            int c0 = 0;
+            for (Tensor p : ins) {
+                int w = p.dim(-1);
+                if (p.requiresGrad()) {
+                    float[] dp = p.gradForUpdate();
+                    for (int r = 0; r < rows; r++) {
+                        for (int j = 0; j < w; j++) dp[r * w + j] += d[r * width + c0 + j];
+                    }
+                }
+                c0 += w;
+            }
+        });
+    }
+
+    /** Same data, another shape with the same number of elements. */
+    public static Tensor reshape(Tensor x, int... shape) {
+        if (Tensor.sizeOf(shape) != x.size()) {
+            throw new IllegalArgumentException("reshape: " + Arrays.toString(x.shape()) + " has " + x.size() + " elements, not " + Arrays.toString(shape));
+        }
+        Tensor[] ins = {x};
+        return Tensor.result(x.data(), shape, ins, d -> {
+            float[] dx = x.gradForUpdate();
+            for (int i = 0; i < d.length; i++) dx[i] += d[i];
+        });
+    }
+
+    /** Mean cross-entropy of logits (..., V) against integer targets, one per row. */
+    public static Tensor crossEntropy(Tensor logits, int[] targets) {
+        int n = logits.dim(-1), rows = logits.size() / n;
+        if (targets.length != rows) {
+            throw new IllegalArgumentException("crossEntropy: " + rows + " rows of logits but " + targets.length + " targets");
+        }
+        for (int t : targets) {
+            if (t < 0 || t >= n) throw new IndexOutOfBoundsException("target " + t + " outside [0, " + n + ")");
+        }
+        float[] probs = new float[logits.size()];
+        float loss = CrossEntropy.forward(logits.data(), targets, probs, rows, n);
+        Tensor[] ins = {logits};
+        return Tensor.result(new float[]{loss}, new int[]{1}, ins, dOut ->
+                CrossEntropy.backward(probs, targets, logits.gradForUpdate(), rows, n, dOut[0]));
+    }
+
+    private static float[] dropoutMask(int n, float p, Rng rng) {
+        float keep = 1f / (1f - p);
+        float[] mask = new float[n];
+        for (int i = 0; i < n; i++) mask[i] = rng.nextFloat() < p ? 0f : keep;
+        return mask;
+    }
+
+    private static int[] append(int[] shape, int last) {
+        int[] s = Arrays.copyOf(shape, shape.length + 1);
+        s[shape.length] = last;
+        return s;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.toygpt.kernels;
+
+/**
+ * Causal multi-head self-attention, all heads of a layer in one pass.
+ *
+ * <p>q, k and v are (B, T, C) with head h in columns [h*hs, (h+1)*hs), hs = C / H. For every batch row b,
+ * head h and position t: {@code w = softmax over s<=t of (q_t · k_s) / sqrt(hs)}, then
+ * {@code out_t = sum over s of w_s v_s}. Positions s > t get weight 0: that is the causal mask. The output
+ * keeps the same layout, which is the concatenation of the heads in order.
+ */
+public final class Attention {
+    private Attention() {}
+
+    /**
+     * @param att      (B, H, T, T) receives the attention weights after softmax, kept for backward
+     * @param dropMask (B, H, T, T) dropout multipliers (0 or 1/(1-p)) applied to the weights, or null
+     */
+    public static void forward(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
+                               int batch, int time, int channels, int heads) {
+        int hs = channels / heads;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
+            for (int bh = start; bh < end; bh++) {
+                int b = bh / heads, h = bh % heads;
+                int base = b * time * channels + h * hs; // (b, t=0, head h) in q/k/v/out
+                int attBase = bh * time * time;
+                for (int t = 0; t < time; t++) {
+                    int qOff = base + t * channels;
+                    int row = attBase + t * time;
+                    // scores of query t against keys 0..t, then softmax in place
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int s = 0; s <= t; s++) {
+                        int kOff = base + s * channels;
+                        float dot = 0f;
+                        for (int d = 0; d < hs; d++) dot += q[qOff + d] * k[kOff + d];
+                        float score = dot * scale;
+                        att[row + s] = score;
+                        if (score > max) max = score;
+                    }
+                    float sum = 0f;
+                    for (int s = 0; s <= t; s++) {
+                        float e = (float) Math.exp(att[row + s] - max);
+                        att[row + s] = e;
+                        sum += e;
+                    }
+                    float inv = 1f / sum;
+                    for (int s = 0; s <= t; s++) att[row + s] *= inv;
+                    for (int s = t + 1; s < time; s++) att[row + s] = 0f; // masked: the future is not visible
+                    // weighted sum of values
+                    int oOff = base + t * channels;
+                    for (int d = 0; d < hs; d++) out[oOff + d] = 0f;
+                    for (int s = 0; s <= t; s++) {
+                        float w = att[row + s];
+                        if (dropMask != null) w *= dropMask[row + s];
+                        if (w == 0f) continue;
+                        int vOff = base + s * channels;
+                        for (int d = 0; d < hs; d++) out[oOff + d] += w * v[vOff + d];
+                    }
+                }
+            }
+        });
+    }
+
+    /** Accumulates dq, dk, dv (any may be null) from dOut, using the weights saved by forward. */
+    public static void backward(float[] q, float[] k, float[] v, float[] att, float[] dropMask, float[] dOut,
+                                float[] dq, float[] dk, float[] dv, int batch, int time, int channels, int heads) {
+        int hs = channels / heads;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
+            float[] dw = new float[time]; // gradient of one row of attention weights
+            for (int bh = start; bh < end; bh++) {
+                int b = bh / heads, h = bh % heads;
+                int base = b * time * channels + h * hs;
+                int attBase = bh * time * time;
+                for (int t = 0; t < time; t++) {
+                    int oOff = base + t * channels;
+                    int row = attBase + t * time;
+                    // d weights (after dropout) = dOut_t · v_s ; d v_s += weight * dOut_t
+                    float dot = 0f;
+                    for (int s = 0; s <= t; s++) {
+                        int vOff = base + s * channels;
+                        float g = 0f;
+                        for (int d = 0; d < hs; d++) g += dOut[oOff + d] * v[vOff + d];
+                        float keep = dropMask == null ? 1f : dropMask[row + s];
+                        float w = att[row + s];
+                        if (dv != null) {
+                            float wd = w * keep;
+                            if (wd != 0f) for (int d = 0; d < hs; d++) dv[vOff + d] += wd * dOut[oOff + d];
+                        }
+                        g *= keep;
+                        dw[s] = g;
+                        dot += g * w;
+                    }
+                    // through the softmax: d score = w * (d w - sum(d w * w)), then through the scaled dot product
+                    int qOff = base + t * channels;
+                    for (int s = 0; s <= t; s++) {
+                        float ds = att[row + s] * (dw[s] - dot) * scale;
+                        if (ds == 0f) continue;
+                        int kOff = base + s * channels;
+                        if (dq != null) for (int d = 0; d < hs; d++) dq[qOff + d] += ds * k[kOff + d];
+                        if (dk != null) for (int d = 0; d < hs; d++) dk[kOff + d] += ds * q[qOff + d];
+                    }
+                }
+            }
+        });
+    }
+}
