@@ -1,0 +1,92 @@
+package dev.toygpt.optim;
+
+import dev.toygpt.autograd.Tensor;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Adam with bias correction, as torch.optim.Adam / AdamW. With decoupled weight decay (AdamW) the
+ * parameters shrink by lr * weight_decay before the Adam step; without it (Adam) the decay is added to
+ * the gradient.
+ */
+public final class Adam extends Optimizer {
+    private final float beta1;
+    private final float beta2;
+    private final float eps;
+    private final float weightDecay;
+    private final boolean decoupled;
+    private final float[][] m; // running mean of gradients
+    private final float[][] v; // running mean of squared gradients
+
+    public Adam(List<Tensor> params, float learningRate, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
+        super(params, learningRate);
+        if (beta1 < 0f || beta1 >= 1f || beta2 < 0f || beta2 >= 1f) throw new IllegalArgumentException("betas must be in [0, 1)");
+        if (weightDecay < 0f) throw new IllegalArgumentException("--weight-decay must be >= 0, got " + weightDecay);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.decoupled = decoupled;
+        this.m = new float[params.size()][];
+        this.v = new float[params.size()][];
+        for (int i = 0; i < params.size(); i++) {
+            m[i] = new float[params.get(i).size()];
+            v[i] = new float[params.get(i).size()];
+        }
+    }
+
+    /** torch.optim.AdamW defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
+    public static Adam adamW(List<Tensor> params, float learningRate) {
+        return new Adam(params, learningRate, 0.9f, 0.999f, 1e-8f, 0.01f, true);
+    }
+
+    /** torch.optim.Adam defaults: betas (0.9, 0.999), eps 1e-8, no weight decay. */
+    public static Adam adam(List<Tensor> params, float learningRate) {
+        return new Adam(params, learningRate, 0.9f, 0.999f, 1e-8f, 0f, false);
+    }
+
+    @Override
+    protected void update(int index, float[] p, float[] g) {
+        float[] mi = m[index], vi = v[index];
+        double bias1 = 1 - Math.pow(beta1, steps);
+        double bias2 = 1 - Math.pow(beta2, steps);
+        float stepSize = (float) (learningRate / bias1);
+        float bias2Sqrt = (float) Math.sqrt(bias2);
+        float decay = decoupled ? 1f - learningRate * weightDecay : 1f;
+        float l2 = decoupled ? 0f : weightDecay;
+        for (int i = 0; i < p.length; i++) {
+            float gi = g[i] + l2 * p[i];
+            p[i] *= decay;
+            mi[i] = beta1 * mi[i] + (1 - beta1) * gi;
+            vi[i] = beta2 * vi[i] + (1 - beta2) * gi * gi;
+            float denom = (float) Math.sqrt(vi[i]) / bias2Sqrt + eps;
+            p[i] -= stepSize * mi[i] / denom;
+        }
+    }
+
+    @Override
+    public Map<String, float[]> state() {
+        Map<String, float[]> s = new HashMap<>();
+        for (int i = 0; i < m.length; i++) {
+            s.put("exp_avg." + i, m[i].clone());
+            s.put("exp_avg_sq." + i, v[i].clone());
+        }
+        return s;
+    }
+
+    @Override
+    public void loadState(Map<String, float[]> state, long steps) {
+        for (int i = 0; i < m.length; i++) {
+            m[i] = require(state, "exp_avg." + i, m[i].length);
+            v[i] = require(state, "exp_avg_sq." + i, v[i].length);
+        }
+        this.steps = steps;
+    }
+
+    @Override
+    public String name() {
+        return decoupled ? "adamw" : "adam";
+    }
+}
