@@ -1,0 +1,78 @@
+package dev.toygpt.cli;
+
+import dev.toygpt.io.ModelWeights;
+import dev.toygpt.io.SafeTensors;
+import dev.toygpt.text.DataException;
+import dev.toygpt.train.CheckpointException;
+import dev.toygpt.train.Trainer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
+
+/** The {@code toygpt} command line. Generated text goes to stdout; messages and progress to stderr. */
+@Command(name = "toygpt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Train, sample from and inspect character-level GPT language models, from scratch in Java.",
+        subcommands = {TrainCommand.class, SampleCommand.class, ChatCommand.class, EvalCommand.class,
+                ImportCommand.class, ExportCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    /** Exit code for bad input: a usage error, a bad file, an impossible setting. */
+    public static final int BAD_INPUT = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, eval, import or export");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cli = commandLine();
+        return cli.execute(args);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setOut(new PrintWriter(Console.STDOUT, true));
+        cli.setErr(new PrintWriter(Console.STDERR, true));
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (isUserError(e)) {
+                commandLine.getErr().println("error: " + e.getMessage());
+                return BAD_INPUT;
+            }
+            if (e instanceof Trainer.DivergedException) {
+                commandLine.getErr().println("error: " + e.getMessage());
+                return BAD_INPUT;
+            }
+            commandLine.getErr().println("internal error: " + e);
+            e.printStackTrace(commandLine.getErr());
+            return 1;
+        });
+        return cli;
+    }
+
+    static boolean isUserError(Throwable e) {
+        return e instanceof DataException || e instanceof CheckpointException || e instanceof IllegalArgumentException
+                || e instanceof SafeTensors.SafeTensorsException || e instanceof ModelWeights.MismatchException
+                || e instanceof NoSuchFileException || e instanceof UserInputException;
+    }
+
+    /** Reports the version from the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() throws IOException {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"toygpt " + (v == null ? "(development build)" : v)
+                    + " on Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")"};
+        }
+    }
+}

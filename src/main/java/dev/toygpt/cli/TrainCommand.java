@@ -1,0 +1,194 @@
+package dev.toygpt.cli;
+
+import dev.toygpt.kernels.Parallel;
+import dev.toygpt.models.LanguageModel;
+import dev.toygpt.models.ModelConfig;
+import dev.toygpt.models.ModelKind;
+import dev.toygpt.text.Corpus;
+import dev.toygpt.text.Vocabulary;
+import dev.toygpt.train.Checkpoint;
+import dev.toygpt.train.Presets;
+import dev.toygpt.train.RunDirectory;
+import dev.toygpt.train.TrainSettings;
+import dev.toygpt.train.Trainer;
+import dev.toygpt.util.Rng;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a model on a text file, save checkpoints, and print a sample.",
+                "Ctrl-C saves a checkpoint and stops; --resume continues the run exactly."})
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "NAME", description = "bigram, mlp-onehot, mlp-embedding or gpt (default: ${DEFAULT-VALUE})", defaultValue = "gpt")
+    String model;
+    @Option(names = "--preset", paramLabel = "NAME", description = "GPT sizes: seed (default), baby or lecture")
+    String preset;
+    @Option(names = "--data", paramLabel = "FILE", defaultValue = "shakespeare",
+            description = "UTF-8 text to train on; 'shakespeare' (the default) is Tiny Shakespeare, downloaded once")
+    String data;
+    @Option(names = "--out", paramLabel = "DIR", description = "run directory for checkpoints and metrics (default: runs/NAME-TIME)")
+    Path out;
+    @Option(names = "--resume", description = "continue the run in --out from its last checkpoint")
+    boolean resume;
+
+    @Option(names = "--max-iters", paramLabel = "N", description = "training steps") Integer maxIters;
+    @Option(names = "--eval-interval", paramLabel = "N", description = "estimate the losses every N steps") Integer evalInterval;
+    @Option(names = "--eval-iters", paramLabel = "N", description = "batches per loss estimate") Integer evalIters;
+    @Option(names = "--lr", paramLabel = "X", description = "learning rate") Float lr;
+    @Option(names = "--time-limit", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "stop after this wall-clock time, e.g. 60s, 10m, 1h") Duration timeLimit;
+    @Option(names = "--seed", paramLabel = "N", description = "random seed for initial weights, batches and dropout") Long seed;
+    @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)") Integer threads;
+
+    @Option(names = "--batch-size", paramLabel = "N") Integer batchSize;
+    @Option(names = "--block-size", paramLabel = "N", description = "context length in characters") Integer blockSize;
+    @Option(names = "--n-embd", paramLabel = "N", description = "embedding width") Integer nEmbd;
+    @Option(names = "--n-head", paramLabel = "N", description = "attention heads (GPT)") Integer nHead;
+    @Option(names = "--n-layer", paramLabel = "N", description = "transformer blocks (GPT)") Integer nLayer;
+    @Option(names = "--hidden", paramLabel = "N", description = "hidden units (MLPs)") Integer hidden;
+    @Option(names = "--dropout", paramLabel = "P", description = "dropout probability in [0, 1) (GPT)") Float dropout;
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "adamw, adam or sgd") String optimizer;
+    @Option(names = "--weight-decay", paramLabel = "X") Float weightDecay;
+    @Option(names = "--grad-clip", paramLabel = "X", description = "clip the gradient norm (0: off)") Float gradClip;
+    @Option(names = "--schedule", paramLabel = "NAME", description = "learning rate: constant, or cosine (warm-up then cosine decay)") String schedule;
+    @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
+    @Option(names = "--min-lr", paramLabel = "X", description = "final learning rate of the cosine schedule") Float minLr;
+    @Option(names = "--train-fraction", paramLabel = "X", description = "share of the text used for training, the rest validates (default 0.9)") Double trainFraction;
+    @Option(names = "--sample-tokens", paramLabel = "N", defaultValue = "500", description = "characters to sample at the end (0: none; default ${DEFAULT-VALUE})")
+    int sampleTokens;
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads != null) {
+            if (threads < 1) throw new UserInputException("--threads must be at least 1, got " + threads);
+            Parallel.setThreads(threads);
+        }
+        if (resume && out == null) throw new UserInputException("--resume needs --out DIR, the run to continue");
+        Corpus corpus = DataOption.load(data);
+        Vocabulary vocab = corpus.vocabulary();
+
+        ModelConfig config;
+        TrainSettings settings;
+        Path resumeFrom = null;
+        RunDirectory run;
+        if (resume) {
+            run = new RunDirectory(out);
+            if (!run.hasCheckpoints()) throw new UserInputException(out + " has no checkpoints to resume from");
+            resumeFrom = run.last();
+            var saved = Checkpoint.readConfig(resumeFrom);
+            if (!saved.getValue().equals(vocab)) {
+                throw new UserInputException("the run in " + out + " was trained on a vocabulary of " + saved.getValue().size()
+                        + " characters, but " + corpus.name() + " has " + vocab.size() + " different ones: resume with the same --data");
+            }
+            config = saved.getKey();
+            settings = override(Checkpoint.readSettings(resumeFrom));
+        } else {
+            ModelKind kind = ModelKind.parse(model);
+            if (preset != null && kind != ModelKind.GPT) throw new UserInputException("--preset applies to --model gpt only");
+            Presets.Preset p = preset != null ? Presets.gpt(preset) : Presets.defaults(kind);
+            config = override(p.model(), vocab.size());
+            settings = override(p.train());
+            if (out == null) {
+                String name = (kind == ModelKind.GPT ? "gpt-" + p.name() : kind.cliName());
+                out = Path.of("runs", name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            }
+            run = new RunDirectory(out);
+            if (run.hasCheckpoints() || Files.exists(run.metricsFile())) {
+                throw new UserInputException(out + " already holds a run: add --resume to continue it, or choose another --out");
+            }
+        }
+        settings.validate();
+        config.validate();
+
+        var split = corpus.split(settings.trainFraction());
+        LanguageModel lm = LanguageModel.create(config, new Rng(settings.seed()));
+        var err = Console.STDERR;
+        err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
+        err.printf(Locale.ROOT, "data %s: %,d characters, %d distinct; %,d for training, %,d for validation%n",
+                corpus.name(), corpus.tokens().length, vocab.size(), split.train().length, split.val().length);
+        err.printf(Locale.ROOT, "training: %s lr %g, batch %d x %d, %,d steps%s, %d threads; run directory %s%n",
+                settings.optimizer(), settings.learningRate(), settings.batchSize(), config.blockSize(), settings.maxIters(),
+                settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
+                Parallel.threads(), out);
+
+        TrainProgress progress = new TrainProgress(settings, config);
+        Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), progress);
+        if (resumeFrom != null) {
+            trainer.resumeFrom(resumeFrom);
+            err.printf("resuming from %s at step %,d%n", resumeFrom, trainer.step());
+        }
+
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread onCtrlC = new Thread(() -> {
+            trainer.requestStop();
+            try {
+                finished.await(120, TimeUnit.SECONDS); // let the loop save its checkpoint before the JVM exits
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "toygpt-save-on-exit");
+        Runtime.getRuntime().addShutdownHook(onCtrlC);
+        Trainer.Result result;
+        try {
+            result = trainer.run();
+        } finally {
+            progress.close();
+            finished.countDown();
+        }
+        boolean interrupted = result.stopReason().startsWith("stopped");
+        if (!interrupted) Runtime.getRuntime().removeShutdownHook(onCtrlC);
+        err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
+                result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
+        if (interrupted) {
+            err.printf("continue with: toygpt train --out %s --resume%n", out);
+            return 130;
+        }
+        if (sampleTokens > 0) {
+            err.println("sample:");
+            SampleCommand.stream(lm, vocab, new int[]{SampleCommand.startToken(vocab)}, sampleTokens,
+                    dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.STDOUT);
+        }
+        return 0;
+    }
+
+    private static String describe(ModelConfig c) {
+        return switch (c.kind()) {
+            case BIGRAM -> "";
+            case MLP_ONEHOT -> " (hidden " + c.hidden() + ")";
+            case MLP_EMBEDDING -> " (embedding " + c.nEmbd() + ", hidden " + c.hidden() + ")";
+            case GPT -> String.format(Locale.ROOT, " (n_embd %d, n_head %d, n_layer %d, block_size %d, dropout %.2f)",
+                    c.nEmbd(), c.nHead(), c.nLayer(), c.blockSize(), c.dropout());
+        };
+    }
+
+    private ModelConfig override(ModelConfig p, int vocabSize) {
+        int ne = nEmbd != null ? nEmbd : p.nEmbd();
+        int hid = hidden != null ? hidden : (p.kind() == ModelKind.GPT ? 4 * ne : p.hidden());
+        return new ModelConfig(p.kind(), vocabSize, ne, nHead != null ? nHead : p.nHead(),
+                nLayer != null ? nLayer : p.nLayer(), blockSize != null ? blockSize : p.blockSize(),
+                dropout != null ? dropout : p.dropout(), hid);
+    }
+
+    private TrainSettings override(TrainSettings s) {
+        float rate = lr != null ? lr : s.learningRate();
+        return new TrainSettings(batchSize != null ? batchSize : s.batchSize(), maxIters != null ? maxIters : s.maxIters(),
+                evalInterval != null ? evalInterval : s.evalInterval(), evalIters != null ? evalIters : s.evalIters(), rate,
+                optimizer != null ? optimizer.toLowerCase(Locale.ROOT) : s.optimizer(),
+                weightDecay != null ? weightDecay : s.weightDecay(), gradClip != null ? gradClip : s.gradClip(),
+                schedule != null ? schedule.toLowerCase(Locale.ROOT) : s.schedule(),
+                warmupIters != null ? warmupIters : s.warmupIters(), minLr != null ? minLr : (lr != null ? rate / 10 : s.minLr()),
+                seed != null ? seed : s.seed(), trainFraction != null ? trainFraction : s.trainFraction(),
+                timeLimit != null ? timeLimit.toMillis() / 1000.0 : s.timeLimitSeconds());
+    }
+}

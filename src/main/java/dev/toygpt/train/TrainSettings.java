@@ -1,0 +1,43 @@
+package dev.toygpt.train;
+
+/**
+ * How a model is trained (the model's own sizes are in ModelConfig).
+ *
+ * @param optimizer        "adamw", "adam" or "sgd"
+ * @param gradClip         maximum gradient norm, 0 for no clipping
+ * @param schedule         "constant", or "cosine" (linear warm-up then cosine decay to minLr at maxIters)
+ * @param timeLimitSeconds stop after this much wall-clock training time, 0 for no limit
+ */
+public record TrainSettings(int batchSize, int maxIters, int evalInterval, int evalIters, float learningRate,
+                            String optimizer, float weightDecay, float gradClip, String schedule, int warmupIters,
+                            float minLr, long seed, double trainFraction, double timeLimitSeconds) {
+
+    public TrainSettings validate() {
+        positive("--batch-size", batchSize);
+        positive("--max-iters", maxIters);
+        positive("--eval-interval", evalInterval);
+        positive("--eval-iters", evalIters);
+        if (!(learningRate > 0f) || Float.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("--lr must be a positive number, got " + learningRate);
+        }
+        if (!optimizer.equals("adamw") && !optimizer.equals("adam") && !optimizer.equals("sgd")) {
+            throw new IllegalArgumentException("--optimizer must be adamw, adam or sgd, got '" + optimizer + "'");
+        }
+        if (!(weightDecay >= 0f)) throw new IllegalArgumentException("--weight-decay must be >= 0, got " + weightDecay);
+        if (!(gradClip >= 0f)) throw new IllegalArgumentException("--grad-clip must be >= 0 (0 turns it off), got " + gradClip);
+        if (!schedule.equals("constant") && !schedule.equals("cosine")) {
+            throw new IllegalArgumentException("--schedule must be constant or cosine, got '" + schedule + "'");
+        }
+        if (warmupIters < 0) throw new IllegalArgumentException("--warmup-iters must be >= 0, got " + warmupIters);
+        if (!(minLr >= 0f)) throw new IllegalArgumentException("--min-lr must be >= 0, got " + minLr);
+        if (!(trainFraction > 0 && trainFraction < 1)) {
+            throw new IllegalArgumentException("--train-fraction must be between 0 and 1 (exclusive), got " + trainFraction);
+        }
+        if (!(timeLimitSeconds >= 0)) throw new IllegalArgumentException("--time-limit must be positive");
+        return this;
+    }
+
+    private static void positive(String option, int value) {
+        if (value <= 0) throw new IllegalArgumentException(option + " must be positive, got " + value);
+    }
+}

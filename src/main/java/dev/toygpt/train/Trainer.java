@@ -1,0 +1,233 @@
+package dev.toygpt.train;
+
+import dev.toygpt.autograd.GradMode;
+import dev.toygpt.autograd.Tensor;
+import dev.toygpt.io.ModelWeights;
+import dev.toygpt.io.SafeTensors;
+import dev.toygpt.models.LanguageModel;
+import dev.toygpt.optim.Adam;
+import dev.toygpt.optim.GradClip;
+import dev.toygpt.optim.LearningRateSchedule;
+import dev.toygpt.optim.Optimizer;
+import dev.toygpt.optim.Sgd;
+import dev.toygpt.text.Batches;
+import dev.toygpt.text.Vocabulary;
+import dev.toygpt.util.Rng;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The training loop of the lecture: sample a batch, forward, loss, backward, optimizer step; every
+ * eval_interval steps estimate the train and validation loss and save a checkpoint.
+ */
+public final class Trainer {
+    /** Hears what the loop does, for progress bars and logs. */
+    public interface Listener {
+        default void started(long fromStep, long maxIters) {}
+
+        default void stepped(long step, float loss, float lr, double tokensPerSecond) {}
+
+        default void evaluated(long step, double trainLoss, double valLoss, boolean best) {}
+
+        default void saved(long step, Path checkpoint) {}
+    }
+
+    /** How a run ended. */
+    public record Result(long steps, double trainLoss, double valLoss, double bestValLoss, String stopReason) {}
+
+    /** The loss stopped being a finite number: training cannot go on. */
+    public static final class DivergedException extends RuntimeException {
+        public DivergedException(String message) {
+            super(message);
+        }
+    }
+
+    private final LanguageModel model;
+    private final Vocabulary vocabulary;
+    private final Batches trainBatches;
+    private final Batches valBatches;
+    private final TrainSettings settings;
+    private final RunDirectory run;
+    private final String dataName;
+    private final Listener listener;
+    private final Optimizer optimizer;
+    private final LearningRateSchedule schedule;
+    private final MetricsLog metrics;
+    private final Rng trainRng;
+    private final Rng evalRng;
+    private TrainingState state;
+    private volatile boolean stopRequested;
+
+    public Trainer(LanguageModel model, Vocabulary vocabulary, int[] trainData, int[] valData, TrainSettings settings,
+                   RunDirectory run, String dataName, Listener listener) {
+        this.model = model;
+        this.vocabulary = vocabulary;
+        this.settings = settings.validate();
+        int block = model.config().blockSize();
+        this.trainBatches = new Batches(trainData, block, settings.batchSize());
+        this.valBatches = new Batches(valData, block, settings.batchSize());
+        this.run = run;
+        this.dataName = dataName;
+        this.listener = listener == null ? new Listener() {} : listener;
+        this.optimizer = newOptimizer(model, settings);
+        this.schedule = settings.schedule().equals("cosine")
+                ? LearningRateSchedule.warmupCosine(settings.learningRate(), settings.warmupIters(), settings.maxIters(), settings.minLr())
+                : LearningRateSchedule.constant(settings.learningRate());
+        this.metrics = new MetricsLog(run.metricsFile());
+        this.trainRng = new Rng(settings.seed() * 0x9E3779B97F4A7C15L + 1);
+        this.evalRng = new Rng(settings.seed() * 0x9E3779B97F4A7C15L + 2);
+        model.dropoutRng().setState(settings.seed() * 0x9E3779B97F4A7C15L + 3);
+        this.state = new TrainingState(0, -1, trainRng.state(), evalRng.state(), model.dropoutRng().state(), Double.NaN, -1, 0);
+    }
+
+    static Optimizer newOptimizer(LanguageModel model, TrainSettings s) {
+        return switch (s.optimizer()) {
+            case "sgd" -> new Sgd(model.parameters(), s.learningRate());
+            case "adam" -> new Adam(model.parameters(), s.learningRate(), 0.9f, 0.999f, 1e-8f, s.weightDecay(), false);
+            default -> new Adam(model.parameters(), s.learningRate(), 0.9f, 0.999f, 1e-8f, s.weightDecay(), true);
+        };
+    }
+
+    /** Continues from a checkpoint of this run: weights, optimizer buffers, random generators and step. */
+    public void resumeFrom(Path checkpoint) throws IOException {
+        SafeTensors.Contents weights;
+        try {
+            weights = SafeTensors.read(checkpoint.resolve(Checkpoint.MODEL_FILE));
+        } catch (SafeTensors.SafeTensorsException e) {
+            throw new CheckpointException("cannot resume: " + e.getMessage(), e);
+        }
+        TrainingState saved = Checkpoint.loadTrainingState(checkpoint, optimizer);
+        ModelWeights.load(model, weights, "");
+        trainRng.setState(saved.trainRng());
+        evalRng.setState(saved.evalRng());
+        model.dropoutRng().setState(saved.dropoutRng());
+        state = saved;
+        metrics.truncateAfter(saved.evaluatedStep());
+    }
+
+    /** Asks the loop to save a checkpoint and return at the next step boundary (Ctrl-C). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    public long step() {
+        return state.step();
+    }
+
+    public Result run() throws IOException {
+        long step = state.step();
+        long evaluatedStep = state.evaluatedStep();
+        long savedStep = step; // the checkpoint we resumed from (or nothing to save at step 0)
+        double best = state.bestValLoss();
+        long bestStep = state.bestStep();
+        double lastTrain = Double.NaN, lastVal = Double.NaN;
+        long startNanos = System.nanoTime();
+        double elapsedBefore = state.elapsedSeconds();
+        int tokensPerStep = settings.batchSize() * model.config().blockSize();
+        String reason = "finished " + settings.maxIters() + " steps";
+        listener.started(step, settings.maxIters());
+        model.train(true);
+        while (true) {
+            double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
+            boolean timeUp = settings.timeLimitSeconds() > 0 && elapsed >= settings.timeLimitSeconds();
+            boolean done = step >= settings.maxIters() || timeUp;
+            if (stopRequested) {
+                reason = "stopped at step " + step;
+                break;
+            }
+            if ((step % settings.evalInterval() == 0 || done) && evaluatedStep != step) {
+                double[] losses = estimateLoss();
+                lastTrain = losses[0];
+                lastVal = losses[1];
+                if (!Double.isFinite(lastTrain) || !Double.isFinite(lastVal)) {
+                    throw diverged("the estimated loss is " + lastVal + " at step " + step);
+                }
+                evaluatedStep = step;
+                boolean isBest = Double.isNaN(best) || lastVal < best;
+                if (isBest) {
+                    best = lastVal;
+                    bestStep = step;
+                }
+                metrics.append(new MetricsLog.Row(step, lastTrain, lastVal, schedule.at(Math.max(0, step - 1)), elapsed));
+                listener.evaluated(step, lastTrain, lastVal, isBest);
+                if (step > 0) {
+                    state = snapshot(step, evaluatedStep, best, bestStep, elapsed);
+                    save(step, bestStep == step);
+                    savedStep = step;
+                }
+            }
+            if (done) {
+                if (timeUp) reason = "time limit reached after " + step + " steps";
+                break;
+            }
+            float lr = schedule.at(step);
+            optimizer.setLearningRate(lr);
+            long t0 = System.nanoTime();
+            Batches.Batch batch = trainBatches.next(trainRng);
+            Tensor logits = model.forward(batch.inputs(), batch.batchSize(), batch.blockSize());
+            Tensor loss = model.loss(logits, batch.targets());
+            if (!Float.isFinite(loss.item())) throw diverged("the training loss became " + loss.item() + " at step " + step);
+            optimizer.zeroGrad();
+            loss.backward();
+            if (settings.gradClip() > 0) GradClip.clipGradNorm(model.parameters(), settings.gradClip());
+            optimizer.step();
+            step++;
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            listener.stepped(step, loss.item(), lr, tokensPerStep / Math.max(seconds, 1e-9));
+        }
+        double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
+        if (step != savedStep && step > 0) {
+            state = snapshot(step, evaluatedStep, best, bestStep, elapsed);
+            save(step, bestStep == step);
+        }
+        model.train(false);
+        return new Result(step, lastTrain, lastVal, best, reason);
+    }
+
+    private TrainingState snapshot(long step, long evaluatedStep, double best, long bestStep, double elapsed) {
+        return new TrainingState(step, evaluatedStep, trainRng.state(), evalRng.state(), model.dropoutRng().state(),
+                best, bestStep, elapsed);
+    }
+
+    private void save(long step, boolean isBest) throws IOException {
+        for (Tensor p : model.parameters()) {
+            for (float v : p.data()) {
+                if (!Float.isFinite(v)) throw diverged("a weight became " + v + " at step " + step);
+            }
+        }
+        Path saved = run.save(step, isBest, state.bestValLoss(), dir ->
+                Checkpoint.write(dir, model, vocabulary, optimizer, state, settings, dataName));
+        listener.saved(step, saved);
+    }
+
+    private DivergedException diverged(String what) {
+        String kept = run.hasCheckpoints() ? "the last good checkpoint is kept in " + run.path() : "no checkpoint was saved";
+        return new DivergedException(what + "; training stopped (" + kept + "). Try a lower --lr or --grad-clip 1.0.");
+    }
+
+    /** Mean loss over eval_iters random batches of each split, with dropout off and no gradients. */
+    public double[] estimateLoss() {
+        boolean wasTraining = model.isTraining();
+        model.train(false);
+        try (var noGrad = GradMode.off()) {
+            double[] out = new double[2];
+            Batches[] splits = {trainBatches, valBatches};
+            for (int s = 0; s < 2; s++) {
+                double sum = 0;
+                for (int i = 0; i < settings.evalIters(); i++) {
+                    Batches.Batch b = splits[s].next(evalRng);
+                    sum += model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets()).item();
+                }
+                out[s] = sum / settings.evalIters();
+            }
+            return out;
+        } finally {
+            model.train(wasTraining);
+        }
+    }
+}
