@@ -1,6 +1,5 @@
 package dev.toygpt.train;
 
-import dev.toygpt.autograd.GradMode;
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.io.ModelWeights;
 import dev.toygpt.io.SafeTensors;
@@ -210,24 +209,10 @@ public final class Trainer {
         return new DivergedException(what + "; training stopped (" + kept + "). Try a lower --lr or --grad-clip 1.0.");
     }
 
-    /** Mean loss over eval_iters random batches of each split, with dropout off and no gradients. */
+    /** Mean loss over eval_iters random batches of each split: {train, val}. */
     public double[] estimateLoss() {
-        boolean wasTraining = model.isTraining();
-        model.train(false);
-        try (var noGrad = GradMode.off()) {
-            double[] out = new double[2];
-            Batches[] splits = {trainBatches, valBatches};
-            for (int s = 0; s < 2; s++) {
-                double sum = 0;
-                for (int i = 0; i < settings.evalIters(); i++) {
-                    Batches.Batch b = splits[s].next(evalRng);
-                    sum += model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets()).item();
-                }
-                out[s] = sum / settings.evalIters();
-            }
-            return out;
-        } finally {
-            model.train(wasTraining);
-        }
+        return new double[]{
+                LossEstimator.estimate(model, trainBatches, settings.evalIters(), evalRng),
+                LossEstimator.estimate(model, valBatches, settings.evalIters(), evalRng)};
     }
 }

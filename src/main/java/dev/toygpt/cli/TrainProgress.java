@@ -1,0 +1,73 @@
+package dev.toygpt.cli;
+
+import dev.toygpt.models.ModelConfig;
+import dev.toygpt.train.TrainSettings;
+import dev.toygpt.train.Trainer;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * Shows training progress on stderr: a live bar (step, loss, tokens/s, time left) when a person watches
+ * the terminal, plain lines at each evaluation otherwise (logs, CI).
+ */
+final class TrainProgress implements Trainer.Listener, AutoCloseable {
+    private final TrainSettings settings;
+    private final boolean interactive = Console.interactive();
+    private ProgressBar bar;
+    private double smoothedLoss = Double.NaN;
+    private double smoothedTokensPerSecond = Double.NaN;
+    private long lastPlainLine = System.nanoTime();
+
+    TrainProgress(TrainSettings settings, ModelConfig config) {
+        this.settings = settings;
+    }
+
+    @Override
+    public void started(long fromStep, long maxIters) {
+        if (!interactive) return;
+        bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(maxIters).startsFrom(fromStep, Duration.ZERO)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(110)
+                .setConsumer(new ConsoleProgressBarConsumer(Console.STDERR)).setUnit(" steps", 1).build();
+    }
+
+    @Override
+    public void stepped(long step, float loss, float lr, double tokensPerSecond) {
+        smoothedLoss = Double.isNaN(smoothedLoss) ? loss : 0.9 * smoothedLoss + 0.1 * loss;
+        smoothedTokensPerSecond = Double.isNaN(smoothedTokensPerSecond) ? tokensPerSecond : 0.95 * smoothedTokensPerSecond + 0.05 * tokensPerSecond;
+        if (bar != null) {
+            bar.stepTo(step);
+            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f %,.0f tok/s", smoothedLoss, smoothedTokensPerSecond));
+        } else if (System.nanoTime() - lastPlainLine > 30e9) { // a heartbeat for logs between evaluations
+            lastPlainLine = System.nanoTime();
+            Console.STDERR.printf(Locale.ROOT, "step %,d/%,d: loss %.4f, %,.0f tokens/s%n", step, settings.maxIters(), smoothedLoss, smoothedTokensPerSecond);
+        }
+    }
+
+    @Override
+    public void evaluated(long step, double trainLoss, double valLoss, boolean best) {
+        String line = String.format(Locale.ROOT, "step %,d: train loss %.4f, val loss %.4f%s", step, trainLoss, valLoss, best ? " (best)" : "");
+        if (bar != null) {
+            Console.STDERR.print("\r\033[K"); // clear the bar's line, print, let the bar redraw below
+        }
+        Console.STDERR.println(line);
+        lastPlainLine = System.nanoTime();
+    }
+
+    @Override
+    public void saved(long step, Path checkpoint) {
+    }
+
+    @Override
+    public void close() {
+        if (bar != null) {
+            bar.close();
+            bar = null;
+        }
+    }
+}
