@@ -58,19 +58,12 @@ final class SampleCommand implements Callable<Integer> {
     static int[] promptTokens(String prompt, Vocabulary vocab, boolean strict) {
         if (prompt == null || prompt.isEmpty()) return new int[]{startToken(vocab)};
         Vocabulary.Encoded enc = vocab.encodeLenient(prompt);
-        if (!enc.dropped().isEmpty()) {
-            String list = enc.dropped().stream().map(SampleCommand::show).distinct().reduce((a, b) -> a + ", " + b).orElse("");
-            if (strict) throw new UserInputException("the prompt has characters the model never saw: " + list + " (drop --strict to skip them)");
-            Console.STDERR.println("warning: dropping characters the model never saw: " + list);
+        if (enc.hasDropped()) {
+            if (strict) throw new UserInputException("the prompt has " + enc.describeDropped() + " (drop --strict to skip them)");
+            Console.STDERR.println("warning: the prompt has " + enc.describeDropped() + "; dropping them");
         }
         if (enc.ids().length == 0) return new int[]{startToken(vocab)};
         return enc.ids();
-    }
-
-    private static String show(Object c) {
-        String s = c.toString();
-        int cp = s.codePointAt(0);
-        return String.format("'%s' (U+%04X)", s, cp);
     }
 
     /** The notebooks start generation from token 0; a newline when the vocabulary has one. */

@@ -2,6 +2,7 @@ package dev.toygpt.train;
 
 import dev.toygpt.autograd.GradMode;
 import dev.toygpt.models.LanguageModel;
+import dev.toygpt.text.Batch;
 import dev.toygpt.text.Batches;
 import dev.toygpt.util.Rng;
 
@@ -15,7 +16,7 @@ public final class LossEstimator {
         try (var noGrad = GradMode.off()) {
             double sum = 0;
             for (int i = 0; i < iters; i++) {
-                Batches.Batch b = batches.next(rng);
+                Batch b = batches.next(rng);
                 sum += model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets()).item();
             }
             return sum / iters;

@@ -9,6 +9,7 @@ import dev.toygpt.optim.GradClip;
 import dev.toygpt.optim.LearningRateSchedule;
 import dev.toygpt.optim.Optimizer;
 import dev.toygpt.optim.Sgd;
+import dev.toygpt.text.Batch;
 import dev.toygpt.text.Batches;
 import dev.toygpt.text.Vocabulary;
 import dev.toygpt.util.Rng;
@@ -167,7 +168,7 @@ public final class Trainer {
             float lr = schedule.at(step);
             optimizer.setLearningRate(lr);
             long t0 = System.nanoTime();
-            Batches.Batch batch = trainBatches.next(trainRng);
+            Batch batch = trainBatches.next(trainRng);
             Tensor logits = model.forward(batch.inputs(), batch.batchSize(), batch.blockSize());
             Tensor loss = model.loss(logits, batch.targets());
             if (!Float.isFinite(loss.item())) throw diverged("the training loss became " + loss.item() + " at step " + step);
