@@ -1,55 +1,67 @@
 package dev.toygpt.kernels;
 
+import java.util.Arrays;
+
 /**
  * Matrix products on flat row-major {@code float[]} arrays. The three layouts are the three products a
  * Linear layer needs: forward {@code y = x Wᵀ}, input gradient {@code dx = dy W}, weight gradient
- * {@code dW = dyᵀ x}. Inner loops run along contiguous rows ("axpy" form) so the JIT can vectorise them.
+ * {@code dW = dyᵀ x}. Rows of C are shared out between threads; each element is always summed in the same
+ * order, so results do not depend on the thread count.
+ *
+ * <p>With the Vector API available (the {@code toygpt} launcher turns it on) the SIMD kernel in
+ * {@link VectorMatMul} runs; otherwise portable loops do the same work more slowly.
  */
 public final class MatMul {
+    /** True when the JVM was started with the Vector API module (and it was not switched off with -Dtoygpt.simd=false). */
+    public static final boolean SIMD = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equals(System.getProperty("toygpt.simd"));
+
+    private static final int ROW_BLOCK = 4;
+
     private MatMul() {}
 
     /** C(M,N) = A(M,K) · B(K,N), or C += ... when accumulate. */
     public static void matmul(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        Parallel.forRange(m, 2L * k * n, (start, end) -> {
-            for (int i = start; i < end; i++) {
-                int cRow = i * n;
-                if (!accumulate) java.util.Arrays.fill(c, cRow, cRow + n, 0f);
-                int aRow = i * k;
-                for (int p = 0; p < k; p++) {
-                    float aip = a[aRow + p];
-                    if (aip == 0f) continue; // one-hot inputs and ReLU outputs are mostly zero
-                    int bRow = p * n;
-                    for (int j = 0; j < n; j++) {
-                        c[cRow + j] += aip * b[bRow + j];
-                    }
-                }
-            }
-        });
+        gemm(a, k, 1, b, c, m, k, n, accumulate);
     }
 
     /** C(M,N) = A(M,K) · B(N,K)ᵀ, or C += ... when accumulate. This is y = x Wᵀ for a PyTorch-layout weight. */
     public static void matmulTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
         float[] bt = new float[k * n];
         transpose(b, bt, n, k);
-        matmul(a, bt, c, m, k, n, accumulate);
+        gemm(a, k, 1, bt, c, m, k, n, accumulate);
     }
 
     /** C(M,N) = A(K,M)ᵀ · B(K,N), or C += ... when accumulate. This is dW = dyᵀ x. */
     public static void matmulTransA(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        Parallel.forRange(m, 2L * k * n, (start, end) -> {
-            for (int i = start; i < end; i++) {
-                int cRow = i * n;
-                if (!accumulate) java.util.Arrays.fill(c, cRow, cRow + n, 0f);
-                for (int p = 0; p < k; p++) {
-                    float api = a[p * m + i];
-                    if (api == 0f) continue;
-                    int bRow = p * n;
-                    for (int j = 0; j < n; j++) {
-                        c[cRow + j] += api * b[bRow + j];
-                    }
-                }
+        gemm(a, 1, m, b, c, m, k, n, accumulate);
+    }
+
+    /** C(M,N) (+)= A·B with A(i,p) = a[i*aRowStride + p*aColStride] and B row-major (K,N). */
+    static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
+        int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
+        Parallel.forRange(blocks, 2L * ROW_BLOCK * k * n, (start, end) -> {
+            int r0 = start * ROW_BLOCK, r1 = Math.min(m, end * ROW_BLOCK);
+            if (!accumulate) Arrays.fill(c, r0 * n, r1 * n, 0f);
+            if (SIMD) {
+                VectorMatMul.rows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
+            } else {
+                portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
             }
         });
+    }
+
+    /** The same product without SIMD: row of C += A(i,p) * row p of B, skipping zeros (one-hot inputs, ReLU). */
+    static void portableRows(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int r0, int r1, int k, int n) {
+        for (int i = r0; i < r1; i++) {
+            int cRow = i * n;
+            for (int p = 0; p < k; p++) {
+                float aip = a[i * aRowStride + p * aColStride];
+                if (aip == 0f) continue;
+                int bRow = p * n;
+                for (int j = 0; j < n; j++) c[cRow + j] += aip * b[bRow + j];
+            }
+        }
     }
 
     /** dst(cols, rows) = src(rows, cols)ᵀ. */

@@ -23,6 +23,7 @@ public final class MetricsLog {
 
     /** Appends one line (and the header when the file is new), flushed to disk. */
     public void append(Row r) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
         StringBuilder sb = new StringBuilder();
         if (!Files.exists(file) || Files.size(file) == 0) sb.append(HEADER).append('\n');
         sb.append(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6g,%.3f%n", r.step(), r.trainLoss(), r.valLoss(), r.lr(), r.elapsedSeconds()));

@@ -1,0 +1,114 @@
+package dev.toygpt.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The matrix product with SIMD registers (the JDK's Vector API), used when the JVM runs with
+ * {@code --add-modules jdk.incubator.vector}. C(M,N) += A·B where A(i,p) = a[i*aRowStride + p*aColStride]
+ * and B is row-major (K,N); the stride lets the same loops read A or Aᵀ.
+ *
+ * <p>The core is a 4 x 2L register tile (L = floats per vector): each step of p loads two vectors of a
+ * row of B and broadcasts four values of A into eight accumulators, so C is read and written once per
+ * tile, not once per p. K and N are cut into blocks so the part of B in use stays in the L2 cache.
+ */
+final class VectorMatMul {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final int K_BLOCK = 256;
+    private static final int N_BLOCK = 256;
+
+    private VectorMatMul() {}
+
+    /** Rows [r0, r1) of C += A·B. */
+    static void rows(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int r0, int r1, int k, int n) {
+        for (int j0 = 0; j0 < n; j0 += N_BLOCK) {
+            int j1 = Math.min(n, j0 + N_BLOCK);
+            for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
+                int p1 = Math.min(k, p0 + K_BLOCK);
+                int i = r0;
+                for (; i + 4 <= r1; i += 4) {
+                    int j = j0;
+                    for (; j + 2 * L <= j1; j += 2 * L) tile4x2(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
+                    for (; j + L <= j1; j += L) tile4x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
+                    for (int r = i; r < i + 4; r++) scalar(a, aRowStride, aColStride, b, c, r, j, j1, p0, p1, n);
+                }
+                for (; i < r1; i++) {
+                    int j = j0;
+                    for (; j + L <= j1; j += L) tile1x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
+                    scalar(a, aRowStride, aColStride, b, c, i, j, j1, p0, p1, n);
+                }
+            }
+        }
+    }
+
+    private static void tile4x2(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int p0, int p1, int n) {
+        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
+        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
+        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
+        int a0 = i * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
+        for (int p = p0; p < p1; p++) {
+            int bRow = p * n + j, ap = p * acs;
+            FloatVector b0 = FloatVector.fromArray(S, b, bRow), b1 = FloatVector.fromArray(S, b, bRow + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + L);
+        c10.intoArray(c, c1);
+        c11.intoArray(c, c1 + L);
+        c20.intoArray(c, c2);
+        c21.intoArray(c, c2 + L);
+        c30.intoArray(c, c3);
+        c31.intoArray(c, c3 + L);
+    }
+
+    private static void tile4x1(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int p0, int p1, int n) {
+        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+        FloatVector v0 = FloatVector.fromArray(S, c, c0), v1 = FloatVector.fromArray(S, c, c1);
+        FloatVector v2 = FloatVector.fromArray(S, c, c2), v3 = FloatVector.fromArray(S, c, c3);
+        int a0 = i * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
+        for (int p = p0; p < p1; p++) {
+            int ap = p * acs;
+            FloatVector bv = FloatVector.fromArray(S, b, p * n + j);
+            v0 = FloatVector.broadcast(S, a[a0 + ap]).fma(bv, v0);
+            v1 = FloatVector.broadcast(S, a[a1 + ap]).fma(bv, v1);
+            v2 = FloatVector.broadcast(S, a[a2 + ap]).fma(bv, v2);
+            v3 = FloatVector.broadcast(S, a[a3 + ap]).fma(bv, v3);
+        }
+        v0.intoArray(c, c0);
+        v1.intoArray(c, c1);
+        v2.intoArray(c, c2);
+        v3.intoArray(c, c3);
+    }
+
+    private static void tile1x1(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int p0, int p1, int n) {
+        int c0 = i * n + j, a0 = i * ars;
+        FloatVector v = FloatVector.fromArray(S, c, c0);
+        for (int p = p0; p < p1; p++) {
+            v = FloatVector.broadcast(S, a[a0 + p * acs]).fma(FloatVector.fromArray(S, b, p * n + j), v);
+        }
+        v.intoArray(c, c0);
+    }
+
+    /** Columns [j, j1) of row i that do not fill a vector. */
+    private static void scalar(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int j1, int p0, int p1, int n) {
+        for (int col = j; col < j1; col++) {
+            float sum = c[i * n + col];
+            for (int p = p0; p < p1; p++) sum = Math.fma(a[i * ars + p * acs], b[p * n + col], sum);
+            c[i * n + col] = sum;
+        }
+    }
+}
