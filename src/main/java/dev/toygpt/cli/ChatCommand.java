@@ -49,10 +49,10 @@ final class ChatCommand implements Callable<Integer> {
         int newline = vocab.encodeChar('\n');
         StringBuilder conversation = new StringBuilder();
         boolean warnedCrop = false;
-        var err = Console.STDERR;
-        var out = Console.STDOUT;
+        var err = Console.err();
+        var out = Console.out();
         err.printf("chatting with %s (%s, context %d characters). /reset, /quit%n", checkpoint, model.config().kind(), window);
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        BufferedReader in = new BufferedReader(new InputStreamReader(Console.in(), StandardCharsets.UTF_8));
         while (true) {
             err.print("> ");
             err.flush();

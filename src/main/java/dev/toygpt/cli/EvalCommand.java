@@ -67,11 +67,11 @@ final class EvalCommand implements Callable<Integer> {
             o.put("bits_per_char", round(valLoss / ln2));
             o.put("train_bits_per_char", round(trainLoss / ln2));
             o.put("eval_iters", evalIters);
-            Console.STDOUT.println(o);
+            Console.out().println(o);
         } else {
-            Console.STDOUT.printf(Locale.ROOT, "checkpoint %s on %s (%d batches of %d x %d per split)%n", dir, corpus.name(), evalIters, batchSize, block);
-            Console.STDOUT.printf(Locale.ROOT, "train loss %.4f nats = %.4f bits per character%n", trainLoss, trainLoss / ln2);
-            Console.STDOUT.printf(Locale.ROOT, "val   loss %.4f nats = %.4f bits per character%n", valLoss, valLoss / ln2);
+            Console.out().printf(Locale.ROOT, "checkpoint %s on %s (%d batches of %d x %d per split)%n", dir, corpus.name(), evalIters, batchSize, block);
+            Console.out().printf(Locale.ROOT, "train loss %.4f nats = %.4f bits per character%n", trainLoss, trainLoss / ln2);
+            Console.out().printf(Locale.ROOT, "val   loss %.4f nats = %.4f bits per character%n", valLoss, valLoss / ln2);
         }
         return 0;
     }

@@ -26,7 +26,7 @@ final class ExportCommand implements Callable<Integer> {
         var c = loaded.model().config();
         ModelWeights.save(loaded.model(), out, Map.of("format", "pt", "model", c.kind().cliName(),
                 "vocab_size", Integer.toString(c.vocabSize()), "block_size", Integer.toString(c.blockSize())));
-        Console.STDERR.println("exported " + dir + " to " + out);
+        Console.err().println("exported " + dir + " to " + out);
         return 0;
     }
 }

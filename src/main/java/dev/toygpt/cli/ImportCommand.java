@@ -44,7 +44,7 @@ final class ImportCommand implements Callable<Integer> {
         LanguageModel model = LanguageModel.create(config, new Rng(0));
         ModelWeights.load(model, file, "");
         Checkpoint.write(out, model, corpus.vocabulary(), null, null, null, corpus.name());
-        Console.STDERR.printf(Locale.ROOT, "imported %s (%,d parameters) into %s%n", config.kind(), model.parameterCount(), out);
+        Console.err().printf(Locale.ROOT, "imported %s (%,d parameters) into %s%n", config.kind(), model.parameterCount(), out);
         return 0;
     }
 }

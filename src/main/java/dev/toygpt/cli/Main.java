@@ -42,8 +42,8 @@ public final class Main implements Runnable {
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setCaseInsensitiveEnumValuesAllowed(true);
-        cli.setOut(new PrintWriter(Console.STDOUT, true));
-        cli.setErr(new PrintWriter(Console.STDERR, true));
+        cli.setOut(new PrintWriter(Console.out(), true));
+        cli.setErr(new PrintWriter(Console.err(), true));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (isUserError(e)) {
                 commandLine.getErr().println("error: " + e.getMessage());

@@ -44,7 +44,7 @@ final class SampleCommand implements Callable<Integer> {
         Checkpoint.Loaded loaded = Checkpoint.load(RunDirectory.resolveCheckpoint(checkpoint));
         Vocabulary vocab = loaded.vocabulary();
         int[] context = promptTokens(prompt, vocab, strict);
-        PrintStream out = Console.STDOUT;
+        PrintStream out = Console.out();
         Rng rng = new Rng(sampling.seed);
         for (int s = 0; s < numSamples; s++) {
             if (s > 0) out.println("\n---------------");
@@ -60,7 +60,7 @@ final class SampleCommand implements Callable<Integer> {
         Vocabulary.Encoded enc = vocab.encodeLenient(prompt);
         if (enc.hasDropped()) {
             if (strict) throw new UserInputException("the prompt has " + enc.describeDropped() + " (drop --strict to skip them)");
-            Console.STDERR.println("warning: the prompt has " + enc.describeDropped() + "; dropping them");
+            Console.err().println("warning: the prompt has " + enc.describeDropped() + "; dropping them");
         }
         if (enc.ids().length == 0) return new int[]{startToken(vocab)};
         return enc.ids();

@@ -113,7 +113,7 @@ final class TrainCommand implements Callable<Integer> {
 
         var split = corpus.split(settings.trainFraction());
         LanguageModel lm = LanguageModel.create(config, new Rng(settings.seed()));
-        var err = Console.STDERR;
+        var err = Console.err();
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
         err.printf(Locale.ROOT, "data %s: %,d characters, %d distinct; %,d for training, %,d for validation%n",
                 corpus.name(), corpus.tokens().length, vocab.size(), split.train().length, split.val().length);
@@ -157,7 +157,7 @@ final class TrainCommand implements Callable<Integer> {
         if (sampleTokens > 0) {
             err.println("sample:");
             SampleCommand.stream(lm, vocab, new int[]{SampleCommand.startToken(vocab)}, sampleTokens,
-                    dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.STDOUT);
+                    dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out());
         }
         return 0;
     }

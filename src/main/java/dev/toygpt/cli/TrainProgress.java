@@ -33,7 +33,7 @@ final class TrainProgress implements Trainer.Listener, AutoCloseable {
         if (!interactive) return;
         bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(maxIters).startsFrom(fromStep, Duration.ZERO)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(110)
-                .setConsumer(new ConsoleProgressBarConsumer(Console.STDERR)).setUnit(" steps", 1).build();
+                .setConsumer(new ConsoleProgressBarConsumer(Console.err())).setUnit(" steps", 1).build();
     }
 
     @Override
@@ -45,7 +45,7 @@ final class TrainProgress implements Trainer.Listener, AutoCloseable {
             bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f %,.0f tok/s", smoothedLoss, smoothedTokensPerSecond));
         } else if (System.nanoTime() - lastPlainLine > 30e9) { // a heartbeat for logs between evaluations
             lastPlainLine = System.nanoTime();
-            Console.STDERR.printf(Locale.ROOT, "step %,d/%,d: loss %.4f, %,.0f tokens/s%n", step, settings.maxIters(), smoothedLoss, smoothedTokensPerSecond);
+            Console.err().printf(Locale.ROOT, "step %,d/%,d: loss %.4f, %,.0f tokens/s%n", step, settings.maxIters(), smoothedLoss, smoothedTokensPerSecond);
         }
     }
 
@@ -53,9 +53,9 @@ final class TrainProgress implements Trainer.Listener, AutoCloseable {
     public void evaluated(long step, double trainLoss, double valLoss, boolean best) {
         String line = String.format(Locale.ROOT, "step %,d: train loss %.4f, val loss %.4f%s", step, trainLoss, valLoss, best ? " (best)" : "");
         if (bar != null) {
-            Console.STDERR.print("\r\033[K"); // clear the bar's line, print, let the bar redraw below
+            Console.err().print("\r\033[K"); // clear the bar's line, print, let the bar redraw below
         }
-        Console.STDERR.println(line);
+        Console.err().println(line);
         lastPlainLine = System.nanoTime();
     }
 
