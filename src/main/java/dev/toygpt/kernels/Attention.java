@@ -30,10 +30,7 @@ public final class Attention {
                     // scores of query t against keys 0..t, then softmax in place
                     float max = Float.NEGATIVE_INFINITY;
                     for (int s = 0; s <= t; s++) {
-                        int kOff = base + s * channels;
-                        float dot = 0f;
-                        for (int d = 0; d < hs; d++) dot += q[qOff + d] * k[kOff + d];
-                        float score = dot * scale;
+                        float score = Vec.dot(q, qOff, k, base + s * channels, hs) * scale;
                         att[row + s] = score;
                         if (score > max) max = score;
                     }
@@ -52,9 +49,7 @@ public final class Attention {
                     for (int s = 0; s <= t; s++) {
                         float w = att[row + s];
                         if (dropMask != null) w *= dropMask[row + s];
-                        if (w == 0f) continue;
-                        int vOff = base + s * channels;
-                        for (int d = 0; d < hs; d++) out[oOff + d] += w * v[vOff + d];
+                        if (w != 0f) Vec.axpy(w, v, base + s * channels, out, oOff, hs);
                     }
                 }
             }
@@ -79,14 +74,10 @@ public final class Attention {
                     float dot = 0f;
                     for (int s = 0; s <= t; s++) {
                         int vOff = base + s * channels;
-                        float g = 0f;
-                        for (int d = 0; d < hs; d++) g += dOut[oOff + d] * v[vOff + d];
+                        float g = Vec.dot(dOut, oOff, v, vOff, hs);
                         float keep = dropMask == null ? 1f : dropMask[row + s];
                         float w = att[row + s];
-                        if (dv != null) {
-                            float wd = w * keep;
-                            if (wd != 0f) for (int d = 0; d < hs; d++) dv[vOff + d] += wd * dOut[oOff + d];
-                        }
+                        if (dv != null && w * keep != 0f) Vec.axpy(w * keep, dOut, oOff, dv, vOff, hs);
                         g *= keep;
                         dw[s] = g;
                         dot += g * w;
@@ -97,8 +88,8 @@ public final class Attention {
                         float ds = att[row + s] * (dw[s] - dot) * scale;
                         if (ds == 0f) continue;
                         int kOff = base + s * channels;
-                        if (dq != null) for (int d = 0; d < hs; d++) dq[qOff + d] += ds * k[kOff + d];
-                        if (dk != null) for (int d = 0; d < hs; d++) dk[kOff + d] += ds * q[qOff + d];
+                        if (dq != null) Vec.axpy(ds, k, kOff, dq, qOff, hs);
+                        if (dk != null) Vec.axpy(ds, q, qOff, dk, kOff, hs);
                     }
                 }
             }

@@ -1,0 +1,111 @@
+package dev.toygpt.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.toygpt.autograd.Tensor;
+import dev.toygpt.kernels.MatMul;
+import dev.toygpt.kernels.Parallel;
+import dev.toygpt.models.LanguageModel;
+import dev.toygpt.models.ModelConfig;
+import dev.toygpt.models.ModelFlops;
+import dev.toygpt.optim.Adam;
+import dev.toygpt.sample.Generator;
+import dev.toygpt.sample.NextTokenSampler;
+import dev.toygpt.sample.SamplingSettings;
+import dev.toygpt.text.Batch;
+import dev.toygpt.text.Batches;
+import dev.toygpt.text.Corpus;
+import dev.toygpt.train.Presets;
+import dev.toygpt.util.Rng;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Time training steps and generation of a GPT preset; prints one JSON line",
+                "with the same keys as the PyTorch reference script, so the two can be compared."})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "seed", description = "seed, baby or lecture (default ${DEFAULT-VALUE})")
+    String preset;
+    @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)")
+    Integer threads;
+    @Option(names = "--iters", paramLabel = "N", defaultValue = "50", description = "timed training steps (default ${DEFAULT-VALUE})")
+    int iters;
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "10", description = "untimed steps first, for the JIT (default ${DEFAULT-VALUE})")
+    int warmup;
+    @Option(names = "--gen", paramLabel = "N", defaultValue = "0", description = "also generate N tokens from a newline, batch 1 (default ${DEFAULT-VALUE})")
+    int gen;
+    @Option(names = "--data", paramLabel = "FILE", defaultValue = "shakespeare", description = "corpus (default ${DEFAULT-VALUE})")
+    String data;
+    @Option(names = "--json", description = "print only the JSON line (the default prints it too, after a summary on stderr)")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        if (iters < 1) throw new UserInputException("--iters must be at least 1, got " + iters);
+        if (warmup < 0) throw new UserInputException("--warmup must be >= 0, got " + warmup);
+        if (gen < 0) throw new UserInputException("--gen must be >= 0, got " + gen);
+        if (threads != null) ThreadsOption.apply(threads);
+        Corpus corpus = DataOption.load(data);
+        Presets.Preset p = Presets.gpt(preset);
+        ModelConfig base = p.model();
+        ModelConfig config = new ModelConfig(base.kind(), corpus.vocabulary().size(), base.nEmbd(), base.nHead(), base.nLayer(),
+                base.blockSize(), base.dropout(), base.hidden());
+        LanguageModel model = LanguageModel.create(config, new Rng(1337));
+        Adam optimizer = Adam.adamW(model.parameters(), p.train().learningRate());
+        Batches batches = new Batches(corpus.split(0.9).train(), config.blockSize(), p.train().batchSize());
+        Rng rng = new Rng(1337);
+        model.train(true);
+        float loss = 0;
+        for (int i = 0; i < warmup; i++) loss = step(model, optimizer, batches, rng);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < iters; i++) loss = step(model, optimizer, batches, rng);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        int tokens = p.train().batchSize() * config.blockSize();
+
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("impl", "toygpt");
+        o.put("preset", preset);
+        o.put("config", preset);
+        o.put("params", model.parameterCount());
+        o.put("threads", Parallel.threads());
+        o.put("iters", iters);
+        o.put("seconds", round(seconds, 3));
+        o.put("ms_per_iter", round(1000 * seconds / iters, 2));
+        o.put("train_tokens_per_s", round(iters * (double) tokens / seconds, 1));
+        o.put("gflops", round(ModelFlops.perTrainingStep(config, p.train().batchSize()) * iters / seconds / 1e9, 2));
+        o.put("last_loss", round(loss, 4));
+        if (gen > 0) {
+            Generator generator = new Generator(model, new NextTokenSampler(SamplingSettings.defaults()));
+            int[] start = {SampleCommand.startToken(corpus.vocabulary())};
+            generator.generate(start, Math.min(gen, 50), new Rng(1), null); // warm-up
+            long g0 = System.nanoTime();
+            generator.generate(start, gen, new Rng(1), null);
+            double g = (System.nanoTime() - g0) / 1e9;
+            o.put("gen_tokens", gen);
+            o.put("gen_tokens_per_s", round(gen / g, 1));
+        }
+        o.put("simd", MatMul.SIMD);
+        o.put("jdk", Runtime.version().toString());
+        if (!json) {
+            Console.err().printf("%s: %,d parameters, %d threads, %.1f ms per step%n", preset, model.parameterCount(), Parallel.threads(), 1000 * seconds / iters);
+        }
+        Console.out().println(o);
+        return 0;
+    }
+
+    private static float step(LanguageModel model, Adam optimizer, Batches batches, Rng rng) {
+        Batch b = batches.next(rng);
+        Tensor loss = model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets());
+        optimizer.zeroGrad();
+        loss.backward();
+        optimizer.step();
+        return loss.item();
+    }
+
+    private static double round(double v, int digits) {
+        double s = Math.pow(10, digits);
+        return Math.round(v * s) / s;
+    }
+}

@@ -1,0 +1,29 @@
+package dev.toygpt.models;
+
+/**
+ * Floating-point operations of the matrix work in one training step, to report achieved GFLOP/s:
+ * every linear layer costs 2·in·out per token forward, attention 4·T·C per token per layer forward
+ * (q kᵀ and the weighted sum of v, counted over the full T x T square), and backward costs twice the forward.
+ */
+public final class ModelFlops {
+    private ModelFlops() {}
+
+    public static double perTrainingStep(ModelConfig c, int batchSize) {
+        return 3 * forward(c, batchSize, c.blockSize());
+    }
+
+    public static double forward(ModelConfig c, int batch, int time) {
+        double tokens = (double) batch * time;
+        long v = c.vocabSize();
+        return switch (c.kind()) {
+            case BIGRAM -> 0;
+            case MLP_ONEHOT -> tokens * 2 * (v * c.hidden() + c.hidden() * v);
+            case MLP_EMBEDDING -> tokens * 2 * ((long) c.nEmbd() * c.hidden() + c.hidden() * v);
+            case GPT -> {
+                long ch = c.nEmbd();
+                double perLayer = 2.0 * (4 * ch * ch + 2 * ch * c.hidden()) + 4.0 * time * ch;
+                yield tokens * (c.nLayer() * perLayer + 2.0 * ch * v);
+            }
+        };
+    }
+}
