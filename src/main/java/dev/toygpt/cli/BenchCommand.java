@@ -38,6 +38,8 @@ final class BenchCommand implements Callable<Integer> {
     int gen;
     @Option(names = "--data", paramLabel = "FILE", defaultValue = "shakespeare", description = "corpus (default ${DEFAULT-VALUE})")
     String data;
+    @Option(names = "--no-cache", description = "generate by recomputing the whole window per token, as the notebook does")
+    boolean noCache;
     @Option(names = "--json", description = "print only the JSON line (the default prints it too, after a summary on stderr)")
     boolean json;
 
@@ -77,9 +79,9 @@ final class BenchCommand implements Callable<Integer> {
         o.put("gflops", round(ModelFlops.perTrainingStep(config, p.train().batchSize()) * iters / seconds / 1e9, 2));
         o.put("last_loss", round(loss, 4));
         if (gen > 0) {
-            Generator generator = new Generator(model, new NextTokenSampler(SamplingSettings.defaults()));
+            Generator generator = new Generator(model, new NextTokenSampler(SamplingSettings.defaults()), !noCache);
             int[] start = {SampleCommand.startToken(corpus.vocabulary())};
-            generator.generate(start, Math.min(gen, 50), new Rng(1), null); // warm-up
+            generator.generate(start, Math.max(gen, 500), new Rng(2), null); // warm-up (JIT)
             long g0 = System.nanoTime();
             generator.generate(start, gen, new Rng(1), null);
             double g = (System.nanoTime() - g0) / 1e9;

@@ -32,6 +32,8 @@ final class SampleCommand implements Callable<Integer> {
     boolean strict;
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)")
     Integer threads;
+    @Option(names = "--no-cache", description = "recompute the whole context window for every character, as the notebook does (slower)")
+    boolean noCache;
     @Mixin
     SamplingOptions sampling;
 
@@ -49,7 +51,7 @@ final class SampleCommand implements Callable<Integer> {
         for (int s = 0; s < numSamples; s++) {
             if (s > 0) out.println("\n---------------");
             if (prompt != null) out.print(vocab.decode(context));
-            stream(loaded.model(), vocab, context, maxNewTokens, settings, rng, out);
+            stream(loaded.model(), vocab, context, maxNewTokens, settings, rng, out, !noCache);
         }
         return 0;
     }
@@ -73,8 +75,9 @@ final class SampleCommand implements Callable<Integer> {
     }
 
     /** Generates and prints each character as soon as it is chosen. */
-    static void stream(LanguageModel model, Vocabulary vocab, int[] context, int n, SamplingSettings settings, Rng rng, PrintStream out) {
-        Generator gen = new Generator(model, new NextTokenSampler(settings));
+    static void stream(LanguageModel model, Vocabulary vocab, int[] context, int n, SamplingSettings settings, Rng rng,
+                       PrintStream out, boolean useCache) {
+        Generator gen = new Generator(model, new NextTokenSampler(settings), useCache);
         gen.generate(context, n, rng, id -> {
             out.print(vocab.decode(id));
             out.flush();

@@ -157,7 +157,7 @@ final class TrainCommand implements Callable<Integer> {
         if (sampleTokens > 0) {
             err.println("sample:");
             SampleCommand.stream(lm, vocab, new int[]{SampleCommand.startToken(vocab)}, sampleTokens,
-                    dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out());
+                    dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out(), true);
         }
         return 0;
     }

@@ -18,11 +18,11 @@ import java.util.List;
  * a final LayerNorm and a linear head that gives the next-token logits.
  */
 public final class Gpt extends LanguageModel {
-    private final Embedding tokenEmbeddingTable;
-    private final Embedding positionEmbeddingTable;
-    private final List<Block> blocks = new ArrayList<>();
-    private final LayerNorm lnF;
-    private final Linear lmHead;
+    final Embedding tokenEmbeddingTable;
+    final Embedding positionEmbeddingTable;
+    final List<Block> blocks = new ArrayList<>();
+    final LayerNorm lnF;
+    final Linear lmHead;
 
     public Gpt(ModelConfig config, Rng rng) {
         super(config);
@@ -62,10 +62,10 @@ public final class Gpt extends LanguageModel {
 
     /** Communication (attention) followed by computation (feed-forward), each with a residual connection. */
     static final class Block extends Module {
-        private final MultiHeadAttention sa;
-        private final FeedForward ffwd;
-        private final LayerNorm ln1;
-        private final LayerNorm ln2;
+        final MultiHeadAttention sa;
+        final FeedForward ffwd;
+        final LayerNorm ln1;
+        final LayerNorm ln2;
 
         Block(ModelConfig config, Rng dropoutRng, Rng rng) {
             sa = addModule("sa", new MultiHeadAttention(config, dropoutRng, rng));
@@ -90,10 +90,10 @@ public final class Gpt extends LanguageModel {
         private final int nHead;
         private final float dropout;
         private final Rng dropoutRng;
-        private final Linear key;
-        private final Linear query;
-        private final Linear value;
-        private final Linear proj;
+        final Linear key;
+        final Linear query;
+        final Linear value;
+        final Linear proj;
 
         MultiHeadAttention(ModelConfig config, Rng dropoutRng, Rng rng) {
             int c = config.nEmbd();
@@ -133,8 +133,8 @@ public final class Gpt extends LanguageModel {
 
     /** A position-wise network: Linear(C, 4C) -> ReLU -> Linear(4C, C) -> dropout (net.0 and net.2 in PyTorch). */
     static final class FeedForward extends Module {
-        private final Linear expand;
-        private final Linear contract;
+        final Linear expand;
+        final Linear contract;
         private final float dropout;
         private final Rng dropoutRng;
 

@@ -1,0 +1,134 @@
+package dev.toygpt.models;
+
+import dev.toygpt.kernels.LayerNorm;
+import dev.toygpt.kernels.Vec;
+import dev.toygpt.nn.Linear;
+
+import java.util.Arrays;
+
+/**
+ * Generation with a key/value cache. A GPT's keys and values at a position depend only on the tokens up
+ * to it, so they are computed once, kept, and each new token runs the model on one position: the cost of a
+ * token no longer grows with the context.
+ *
+ * <p>Positions are absolute (0 .. block_size-1), so when the context is full the cache cannot simply slide;
+ * the decoder then keeps the last half of the tokens and recomputes their cache once, which makes the
+ * visible context vary between block_size/2 and block_size tokens. {@link dev.toygpt.sample.Generator}
+ * can instead recompute the whole window for every token, exactly as the notebook does.
+ */
+public final class GptDecoder {
+    private final Gpt gpt;
+    private final int c, heads, hs, blockSize, vocab;
+    private final float scale;
+    private final float[][] keys, values; // per layer: (block_size, C), row t = position t
+    private final int[] tokens;           // the tokens whose keys and values are cached
+    private int length;
+    // scratch buffers for one position
+    private final float[] x, h, q, k, v, att, scores, ff, logits, mean = new float[1], rstd = new float[1];
+
+    public GptDecoder(Gpt gpt) {
+        this.gpt = gpt;
+        ModelConfig cfg = gpt.config();
+        c = cfg.nEmbd();
+        heads = cfg.nHead();
+        hs = cfg.headSize();
+        blockSize = cfg.blockSize();
+        vocab = cfg.vocabSize();
+        scale = (float) (1.0 / Math.sqrt(hs));
+        keys = new float[cfg.nLayer()][blockSize * c];
+        values = new float[cfg.nLayer()][blockSize * c];
+        tokens = new int[blockSize];
+        x = new float[c];
+        h = new float[c];
+        q = new float[c];
+        k = new float[c];
+        v = new float[c];
+        att = new float[c];
+        scores = new float[blockSize];
+        ff = new float[cfg.hidden()];
+        logits = new float[vocab];
+    }
+
+    /** Forgets the context. */
+    public void reset() {
+        length = 0;
+    }
+
+    /** Appends a token and returns the logits for the token after it (a buffer reused by the next call). */
+    public float[] next(int token) {
+        if (length == blockSize) { // full: keep the newest half, recomputed at positions 0 .. half-1
+            int keep = blockSize / 2;
+            int[] recent = Arrays.copyOfRange(tokens, blockSize - keep, blockSize);
+            length = 0;
+            for (int t : recent) forward(t);
+        }
+        return forward(token);
+    }
+
+    private float[] forward(int token) {
+        int pos = length;
+        tokens[pos] = token;
+        float[] tok = gpt.tokenEmbeddingTable.weight.data(), posEmb = gpt.positionEmbeddingTable.weight.data();
+        for (int i = 0; i < c; i++) x[i] = tok[token * c + i] + posEmb[pos * c + i];
+        for (int l = 0; l < gpt.blocks.size(); l++) {
+            Gpt.Block block = gpt.blocks.get(l);
+            Gpt.MultiHeadAttention sa = block.sa;
+            // x = x + proj(attention(ln1(x)))
+            layerNorm(block.ln1, x, h);
+            matvec(sa.query, h, q);
+            matvec(sa.key, h, k);
+            matvec(sa.value, h, v);
+            System.arraycopy(k, 0, keys[l], pos * c, c);
+            System.arraycopy(v, 0, values[l], pos * c, c);
+            attend(keys[l], values[l], pos);
+            matvec(sa.proj, att, h);
+            for (int i = 0; i < c; i++) x[i] += h[i];
+            // x = x + ffwd(ln2(x))
+            layerNorm(block.ln2, x, h);
+            matvec(block.ffwd.expand, h, ff);
+            for (int i = 0; i < ff.length; i++) ff[i] = Math.max(ff[i], 0f);
+            matvec(block.ffwd.contract, ff, h);
+            for (int i = 0; i < c; i++) x[i] += h[i];
+        }
+        layerNorm(gpt.lnF, x, h);
+        matvec(gpt.lmHead, h, logits);
+        length++;
+        return logits;
+    }
+
+    /** att = for each head, softmax over cached positions 0..pos of q·k / sqrt(hs), times v. */
+    private void attend(float[] kc, float[] vc, int pos) {
+        Arrays.fill(att, 0f);
+        for (int hd = 0; hd < heads; hd++) {
+            int off = hd * hs;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int s = 0; s <= pos; s++) {
+                scores[s] = Vec.dot(q, off, kc, s * c + off, hs) * scale;
+                max = Math.max(max, scores[s]);
+            }
+            float sum = 0f;
+            for (int s = 0; s <= pos; s++) {
+                scores[s] = (float) Math.exp(scores[s] - max);
+                sum += scores[s];
+            }
+            for (int s = 0; s <= pos; s++) Vec.axpy(scores[s] / sum, vc, s * c + off, att, off, hs);
+        }
+    }
+
+    private static void matvec(Linear layer, float[] in, float[] out) {
+        float[] w = layer.weight.data();
+        int n = layer.weight.dim(1);
+        float[] b = layer.bias == null ? null : layer.bias.data();
+        for (int o = 0; o < out.length; o++) {
+            out[o] = Vec.dot(w, o * n, in, 0, n) + (b == null ? 0f : b[o]);
+        }
+    }
+
+    private void layerNorm(dev.toygpt.nn.LayerNorm ln, float[] in, float[] out) {
+        LayerNorm.forward(in, ln.weight.data(), ln.bias.data(), out, mean, rstd, 1, in.length, dev.toygpt.nn.LayerNorm.EPS);
+    }
+
+    public int vocabSize() {
+        return vocab;
+    }
+}

@@ -1,0 +1,63 @@
+package dev.toygpt.models;
+
+import dev.toygpt.autograd.GradMode;
+import dev.toygpt.sample.Generator;
+import dev.toygpt.sample.NextTokenSampler;
+import dev.toygpt.sample.SamplingSettings;
+import dev.toygpt.util.Rng;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class GptDecoderTest {
+    private static Gpt model() {
+        Gpt gpt = new Gpt(ModelConfig.gpt(11, 24, 3, 2, 8, 0f), new Rng(5));
+        gpt.train(false);
+        return gpt;
+    }
+
+    @Test
+    void cachedLogitsEqualTheFullForwardAtEveryPosition() {
+        Gpt gpt = model();
+        int[] tokens = {3, 1, 4, 1, 5, 9, 2, 6};
+        float[] full;
+        try (var off = GradMode.off()) {
+            full = gpt.forward(tokens, 1, tokens.length).data(); // (1, 8, 11)
+        }
+        GptDecoder decoder = new GptDecoder(gpt);
+        for (int t = 0; t < tokens.length; t++) {
+            float[] step = decoder.next(tokens[t]);
+            for (int j = 0; j < 11; j++) {
+                assertEquals(full[t * 11 + j], step[j], 1e-4f, "position " + t + ", logit " + j);
+            }
+        }
+    }
+
+    @Test
+    void whenTheContextIsFullTheDecoderKeepsTheNewestHalf() {
+        Gpt gpt = model();
+        int[] tokens = {3, 1, 4, 1, 5, 9, 2, 6, 5};
+        GptDecoder decoder = new GptDecoder(gpt);
+        float[] last = null;
+        for (int t : tokens) last = decoder.next(t);
+        // the 9th token does not fit in block_size 8: the context becomes the last 4 + 1 tokens at positions 0..4
+        int[] kept = {tokens[4], tokens[5], tokens[6], tokens[7], tokens[8]};
+        float[] expected;
+        try (var off = GradMode.off()) {
+            expected = gpt.forward(kept, 1, kept.length).data();
+        }
+        for (int j = 0; j < 11; j++) assertEquals(expected[4 * 11 + j], last[j], 1e-4f);
+    }
+
+    @Test
+    void greedyGenerationWithAndWithoutTheCacheAgreeWithinTheBlock() {
+        Gpt gpt = model();
+        var greedy = new NextTokenSampler(new SamplingSettings(1f, 0, 1f, true));
+        int[] prompt = {1, 2};
+        int[] cached = new Generator(gpt, greedy, true).generate(prompt, 6, new Rng(1), null);
+        int[] window = new Generator(gpt, greedy, false).generate(prompt, 6, new Rng(1), null);
+        assertEquals(6, cached.length);
+        assertArrayEquals(window, cached);
+    }
+}
