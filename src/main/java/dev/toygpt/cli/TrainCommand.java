@@ -148,10 +148,14 @@ final class TrainCommand implements Callable<Integer> {
         }
         boolean interrupted = result.stopReason().startsWith("stopped");
         if (!interrupted) Runtime.getRuntime().removeShutdownHook(onCtrlC);
-        err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
-                result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
+        if (result.evaluatedStep() == result.steps()) {
+            err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
+                    result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
+        } else {
+            err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
+        }
         if (interrupted) {
-            err.printf("continue with: toygpt train --out %s --resume%n", out);
+            err.printf("continue with: ./toygpt train --out %s --resume%n", out);
             return 130;
         }
         if (sampleTokens > 0) {

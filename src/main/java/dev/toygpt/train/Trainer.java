@@ -34,7 +34,7 @@ public final class Trainer {
     }
 
     /** How a run ended. */
-    public record Result(long steps, double trainLoss, double valLoss, double bestValLoss, String stopReason) {}
+    public record Result(long steps, long evaluatedStep, double trainLoss, double valLoss, double bestValLoss, String stopReason) {}
 
     /** The loss stopped being a finite number: training cannot go on. */
     public static final class DivergedException extends RuntimeException {
@@ -186,7 +186,7 @@ public final class Trainer {
             save(step, bestStep == step);
         }
         model.train(false);
-        return new Result(step, lastTrain, lastVal, best, reason);
+        return new Result(step, evaluatedStep, lastTrain, lastVal, best, reason);
     }
 
     private TrainingState snapshot(long step, long evaluatedStep, double best, long bestStep, double elapsed) {
