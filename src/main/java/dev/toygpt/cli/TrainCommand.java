@@ -140,23 +140,29 @@ final class TrainCommand implements Callable<Integer> {
         }, "toygpt-save-on-exit");
         Runtime.getRuntime().addShutdownHook(onCtrlC);
         Trainer.Result result;
+        boolean interrupted;
         try {
-            result = trainer.run();
+            try {
+                result = trainer.run();
+            } finally {
+                progress.close();
+            }
+            interrupted = result.stopReason().startsWith("stopped");
+            if (result.evaluatedStep() == result.steps()) {
+                err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
+                        result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
+            } else {
+                err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
+            }
+            if (interrupted) err.printf("continue with: ./toygpt train --out %s --resume%n", out);
         } finally {
-            progress.close();
-            finished.countDown();
+            finished.countDown(); // after Ctrl-C the JVM exits as soon as the hook returns: only now is all said
         }
-        boolean interrupted = result.stopReason().startsWith("stopped");
-        if (!interrupted) Runtime.getRuntime().removeShutdownHook(onCtrlC);
-        if (result.evaluatedStep() == result.steps()) {
-            err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
-                    result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
-        } else {
-            err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
-        }
-        if (interrupted) {
-            err.printf("continue with: ./toygpt train --out %s --resume%n", out);
-            return 130;
+        if (interrupted) return 130;
+        try {
+            Runtime.getRuntime().removeShutdownHook(onCtrlC);
+        } catch (IllegalStateException shuttingDown) {
+            return 130; // Ctrl-C came after the last step: the run is complete and saved
         }
         if (sampleTokens > 0) {
             err.println("sample:");

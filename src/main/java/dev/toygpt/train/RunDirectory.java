@@ -49,7 +49,11 @@ public final class RunDirectory {
     /** Writes a new checkpoint for step, makes it the last one (and the best one if isBest), drops unreferenced ones. */
     public Path save(long step, boolean isBest, double bestValLoss, CheckpointWriter writer) throws IOException {
         Files.createDirectories(dir);
+        String last = pointer("last"), best = pointer("best");
         String name = String.format("step-%06d", step);
+        // A run resumed at an evaluation step saves that step again: the checkpoint the pointers name must
+        // stay until its replacement is complete, so the replacement gets a name of its own.
+        for (int n = 1; name.equals(last) || name.equals(best); n++) name = String.format("step-%06d-%d", step, n);
         Path target = dir.resolve(name);
         Path tmp = Files.createTempDirectory(dir, ".tmp-" + name + "-");
         try {
@@ -60,10 +64,10 @@ public final class RunDirectory {
             deleteTree(tmp);
             throw e;
         }
-        String best = isBest ? name : pointer("best");
+        String newBest = isBest ? name : best;
         ObjectNode p = Checkpoint.JSON.createObjectNode();
         p.put("last", name);
-        if (best != null) p.put("best", best);
+        if (newBest != null) p.put("best", newBest);
         if (!Double.isNaN(bestValLoss)) p.put("best_val_loss", bestValLoss);
         AtomicFiles.writeString(dir.resolve(POINTERS), Checkpoint.JSON.writeValueAsString(p));
         removeUnreferenced();

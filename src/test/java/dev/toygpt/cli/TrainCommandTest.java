@@ -1,0 +1,102 @@
+package dev.toygpt.cli;
+
+import dev.toygpt.models.LanguageModel;
+import dev.toygpt.models.ModelConfig;
+import dev.toygpt.text.Corpus;
+import dev.toygpt.train.Checkpoint;
+import dev.toygpt.train.RunDirectory;
+import dev.toygpt.train.TinyRuns;
+import dev.toygpt.util.Rng;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The train command: what it prints where, and how it starts, refuses and continues runs. */
+class TrainCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void printsTheParameterCountOnStderrAndASampleOnStdout() throws IOException {
+        Path data = TinyRuns.writeText(tmp);
+        Path out = tmp.resolve("run");
+        Cli.Result r = Cli.trainTiny(data, out, 30, "--sample-tokens", "60");
+
+        Corpus corpus = Corpus.load(data);
+        long params = LanguageModel.create(ModelConfig.gpt(corpus.vocabulary().size(), 16, 2, 1, 8, 0.1f), new Rng(0)).parameterCount();
+        assertTrue(r.err().contains(String.format(Locale.ROOT, "model gpt: %,d parameters", params)), r.toString());
+        assertTrue(r.err().contains("n_embd 16, n_head 2, n_layer 1, block_size 8, dropout 0.10"), r.err());
+        assertTrue(r.err().contains("step 0: train loss"), r.err());
+        assertTrue(r.err().contains("step 30: train loss"), r.err());
+        assertTrue(r.err().contains("finished 30 steps"), r.err());
+
+        // stdout is the sample and nothing else: 60 characters of the vocabulary, then a line break
+        String sample = r.out();
+        assertTrue(sample.endsWith(System.lineSeparator()), sample);
+        String text = sample.substring(0, sample.length() - System.lineSeparator().length());
+        assertEquals(60, Cli.length(text), sample);
+        text.codePoints().forEach(cp -> assertTrue(corpus.vocabulary().contains(cp), "unknown character " + cp));
+        assertFalse(sample.contains("loss"), sample);
+
+        RunDirectory run = new RunDirectory(out);
+        assertEquals(out.resolve(TinyRuns.stepName(30)), run.last());
+        assertTrue(Files.isRegularFile(run.metricsFile()));
+        assertEquals(params, Checkpoint.load(run.last()).model().parameterCount());
+
+        // the same command again gives the same run: same losses, same sample
+        Cli.Result again = Cli.trainTiny(data, tmp.resolve("again"), 30, "--sample-tokens", "60");
+        assertEquals(r.out(), again.out());
+        assertEquals(TinyRuns.metricsWithoutTime(run.metricsFile()), TinyRuns.metricsWithoutTime(tmp.resolve("again").resolve("metrics.csv")));
+    }
+
+    @Test
+    void refusesToOverwriteARunAndResumeNeedsTheSameData() throws IOException {
+        Path data = TinyRuns.writeText(tmp);
+        Path out = tmp.resolve("run");
+        Cli.trainTiny(data, out, 10);
+
+        Cli.Result again = Cli.run(Cli.tinyGpt(data, out, 10).toArray(String[]::new));
+        assertEquals(Main.BAD_INPUT, again.exitCode());
+        assertTrue(again.err().contains("already holds a run: add --resume"), again.err());
+
+        Cli.Result noOut = Cli.run("train", "--data", data.toString(), "--resume");
+        assertEquals(Main.BAD_INPUT, noOut.exitCode());
+        assertTrue(noOut.err().contains("--resume needs --out"), noOut.err());
+
+        Cli.Result empty = Cli.run("train", "--data", data.toString(), "--out", tmp.resolve("nothing").toString(), "--resume");
+        assertEquals(Main.BAD_INPUT, empty.exitCode());
+        assertTrue(empty.err().contains("no checkpoints to resume from"), empty.err());
+
+        Path other = tmp.resolve("other.txt");
+        Files.writeString(other, "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc xyz\n");
+        Cli.Result wrongData = Cli.run("train", "--data", other.toString(), "--out", out.toString(), "--resume");
+        assertEquals(Main.BAD_INPUT, wrongData.exitCode());
+        assertTrue(wrongData.err().contains("resume with the same --data"), wrongData.err());
+    }
+
+    @Test
+    void resumeWithMoreStepsContinuesAsIfTheRunHadBeenLongerFromTheStart() throws IOException {
+        Path data = TinyRuns.writeText(tmp);
+        Path whole = tmp.resolve("whole"), extended = tmp.resolve("extended");
+        Cli.Result wholeRun = Cli.trainTiny(data, whole, 50, "--sample-tokens", "30");
+        Cli.trainTiny(data, extended, 30, "--sample-tokens", "30");
+        Cli.Result resumed = Cli.ok("train", "--data", data.toString(), "--out", extended.toString(), "--resume",
+                "--max-iters", "50", "--sample-tokens", "30");
+        assertTrue(resumed.err().contains("at step 30"), resumed.err());
+        assertFalse(resumed.err().contains("step 30: train loss"), "step 30 was evaluated before: " + resumed.err());
+        assertTrue(resumed.err().contains("step 40: train loss"), resumed.err());
+
+        assertEquals(TinyRuns.metricsWithoutTime(whole.resolve("metrics.csv")), TinyRuns.metricsWithoutTime(extended.resolve("metrics.csv")));
+        assertEquals(Files.mismatch(new RunDirectory(whole).last().resolve(Checkpoint.MODEL_FILE),
+                new RunDirectory(extended).last().resolve(Checkpoint.MODEL_FILE)), -1L);
+        assertEquals(wholeRun.out(), resumed.out(), "the final sample comes from the same weights");
+    }
+}
