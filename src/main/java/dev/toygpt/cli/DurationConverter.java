@@ -3,6 +3,7 @@ package dev.toygpt.cli;
 import picocli.CommandLine;
 
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,7 +16,11 @@ final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
         String v = value.trim().toLowerCase();
         Duration d;
         if (v.startsWith("pt") || v.startsWith("p")) {
-            d = Duration.parse(v.toUpperCase());
+            try {
+                d = Duration.parse(v.toUpperCase());
+            } catch (DateTimeParseException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; use e.g. 90s, 5m, 1h30m or PT5M");
+            }
         } else if (v.matches("\\d+(\\.\\d+)?")) {
             d = Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
         } else {

@@ -54,6 +54,12 @@ final class EvalCommand implements Callable<Integer> {
         int n = (int) (tokens.length * trainFraction);
         int[] train = java.util.Arrays.copyOfRange(tokens, 0, n), val = java.util.Arrays.copyOfRange(tokens, n, tokens.length);
         int block = loaded.model().config().blockSize();
+        if (Math.min(train.length, val.length) < block + 1) {
+            throw new UserInputException(String.format(Locale.ROOT, "%s is too short to evaluate a model with block size %d: its training"
+                    + " part has %,d characters and its validation part %,d, but each needs at least block size + 1 = %d. Use a longer text%s",
+                    corpus.name(), block, train.length, val.length, block + 1,
+                    val.length < train.length ? " (or give validation more of it with a lower --train-fraction)" : ""));
+        }
         Rng rng = new Rng(seed);
         double trainLoss = LossEstimator.estimate(loaded.model(), new Batches(train, block, batchSize), evalIters, rng);
         double valLoss = LossEstimator.estimate(loaded.model(), new Batches(val, block, batchSize), evalIters, rng);

@@ -45,6 +45,14 @@ public final class Main implements Runnable {
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setOut(new PrintWriter(Console.out(), true));
         cli.setErr(new PrintWriter(Console.err(), true));
+        cli.setParameterExceptionHandler((e, args) -> {
+            // picocli's default leaves the usage out when it has a suggestion ("Did you mean"); always show both
+            CommandLine command = e.getCommandLine();
+            command.getErr().println(command.getColorScheme().errorText(e.getMessage()));
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, command.getErr());
+            command.usage(command.getErr(), command.getColorScheme());
+            return command.getCommandSpec().exitCodeOnInvalidInput();
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (isUserError(e)) {
                 commandLine.getErr().println("error: " + e.getMessage());

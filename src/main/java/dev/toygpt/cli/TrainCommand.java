@@ -12,6 +12,7 @@ import dev.toygpt.train.RunDirectory;
 import dev.toygpt.train.TrainSettings;
 import dev.toygpt.train.Trainer;
 import dev.toygpt.util.Rng;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -30,9 +31,10 @@ import java.util.concurrent.TimeUnit;
         description = {"Train a model on a text file, save checkpoints, and print a sample.",
                 "Ctrl-C saves a checkpoint and stops; --resume continues the run exactly."})
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "NAME", description = "bigram, mlp-onehot, mlp-embedding or gpt (default: ${DEFAULT-VALUE})", defaultValue = "gpt")
+    @Option(names = "--model", paramLabel = "NAME", description = "bigram, mlp-onehot, mlp-embedding or gpt (default: ${DEFAULT-VALUE})", defaultValue = "gpt",
+            converter = ModelName.class)
     String model;
-    @Option(names = "--preset", paramLabel = "NAME", description = "GPT sizes: seed (default), baby or lecture")
+    @Option(names = "--preset", paramLabel = "NAME", description = "GPT sizes: seed (default), baby or lecture", converter = PresetName.class)
     String preset;
     @Option(names = "--data", paramLabel = "FILE", defaultValue = "shakespeare",
             description = "UTF-8 text to train on; 'shakespeare' (the default) is Tiny Shakespeare, downloaded once")
@@ -112,6 +114,7 @@ final class TrainCommand implements Callable<Integer> {
         config.validate();
 
         var split = corpus.split(settings.trainFraction());
+        checkLongEnough(corpus.name(), split.train().length, split.val().length, config.blockSize());
         LanguageModel lm = LanguageModel.create(config, new Rng(settings.seed()));
         var err = Console.err();
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
@@ -155,6 +158,13 @@ final class TrainCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
             }
             if (interrupted) err.printf("continue with: ./toygpt train --out %s --resume%n", out);
+        } catch (RuntimeException | java.io.IOException e) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(onCtrlC); // nothing left to save
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already exiting
+            }
+            throw e;
         } finally {
             finished.countDown(); // after Ctrl-C the JVM exits as soon as the hook returns: only now is all said
         }
@@ -170,6 +180,42 @@ final class TrainCommand implements Callable<Integer> {
                     dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out(), true);
         }
         return 0;
+    }
+
+    /** Both splits must hold at least one training window; says which is too short and what to change. */
+    private static void checkLongEnough(String name, int trainLength, int valLength, int blockSize) {
+        int shortest = Math.min(trainLength, valLength);
+        if (shortest >= blockSize + 1L) return;
+        boolean val = valLength < trainLength;
+        throw new UserInputException(String.format(Locale.ROOT, "%s is too short for block size %d: its %s split has %,d characters"
+                        + " (training %,d, validation %,d), but a training window needs block size + 1 = %d. %s",
+                name, blockSize, val ? "validation" : "training", shortest, trainLength, valLength, blockSize + 1,
+                (shortest >= 2 ? "Lower --block-size to at most " + (shortest - 1) + ", or use a longer text" : "Use a longer text")
+                        + (val ? " (or give validation more of it with a lower --train-fraction)" : "")));
+    }
+
+    /** Checks --model while the command line is parsed, so a typo is reported with the usage, like any bad value. */
+    static final class ModelName implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            try {
+                return ModelKind.parse(value).cliName();
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** Checks --preset while the command line is parsed. */
+    static final class PresetName implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            try {
+                return Presets.gpt(value).name();
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
     }
 
     private static String describe(ModelConfig c) {

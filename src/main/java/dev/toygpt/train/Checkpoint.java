@@ -83,6 +83,9 @@ public final class Checkpoint {
         if (!Files.isRegularFile(file)) throw new CheckpointException("no " + CONFIG_FILE + " in " + dir + " (not a ToyGPT checkpoint?)");
         try {
             JsonNode n = JSON.readTree(file.toFile());
+            if (n == null || !n.isObject() || !n.hasNonNull("model")) {
+                throw new CheckpointException(file + " is not a ToyGPT configuration (no \"model\" field); the checkpoint is damaged");
+            }
             ModelKind kind = ModelKind.parse(n.path("model").asText(""));
             ModelConfig config = new ModelConfig(kind, n.path("vocab_size").asInt(), n.path("n_embd").asInt(),
                     n.path("n_head").asInt(), n.path("n_layer").asInt(), n.path("block_size").asInt(),
@@ -113,7 +116,9 @@ public final class Checkpoint {
             ModelWeights.load(model, SafeTensors.read(weights), "");
         } catch (IOException e) {
             throw new CheckpointException("cannot read " + weights + ": " + e.getMessage(), e);
-        } catch (SafeTensors.SafeTensorsException | ModelWeights.MismatchException e) {
+        } catch (SafeTensors.SafeTensorsException e) {
+            throw new CheckpointException(e.getMessage(), e); // the message starts with the file's path
+        } catch (ModelWeights.MismatchException e) {
             throw new CheckpointException(weights + ": " + e.getMessage(), e);
         }
         return new Loaded(model, cfg.getValue(), dir);

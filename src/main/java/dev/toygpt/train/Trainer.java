@@ -65,8 +65,8 @@ public final class Trainer {
         this.vocabulary = vocabulary;
         this.settings = settings.validate();
         int block = model.config().blockSize();
-        this.trainBatches = new Batches(trainData, block, settings.batchSize());
-        this.valBatches = new Batches(valData, block, settings.batchSize());
+        this.trainBatches = new Batches("the training split", trainData, block, settings.batchSize());
+        this.valBatches = new Batches("the validation split", valData, block, settings.batchSize());
         this.run = run;
         this.dataName = dataName;
         this.listener = listener == null ? new Listener() {} : listener;
@@ -145,7 +145,8 @@ public final class Trainer {
                 lastTrain = losses[0];
                 lastVal = losses[1];
                 if (!Double.isFinite(lastTrain) || !Double.isFinite(lastVal)) {
-                    throw diverged("the estimated loss is " + lastVal + " at step " + step);
+                    throw diverged(Double.isFinite(lastTrain) ? "the estimated validation loss is " + lastVal + " at step " + step
+                            : "the estimated training loss is " + lastTrain + " at step " + step);
                 }
                 evaluatedStep = step;
                 boolean isBest = Double.isNaN(best) || lastVal < best;
