@@ -16,7 +16,7 @@ import java.nio.file.NoSuchFileException;
 @Command(name = "toygpt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Train, sample from and inspect character-level GPT language models, from scratch in Java.",
         subcommands = {TrainCommand.class, SampleCommand.class, ChatCommand.class, EvalCommand.class,
-                ImportCommand.class, ExportCommand.class, BenchCommand.class,
+                ImportCommand.class, ExportCommand.class, BenchCommand.class, TourCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad input: a usage error, a bad file, an impossible setting. */
@@ -27,7 +27,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, eval, import or export");
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, eval, import, export or tour");
     }
 
     public static void main(String[] args) {
