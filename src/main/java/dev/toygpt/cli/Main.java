@@ -27,7 +27,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, eval, import, export or tour");
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, eval, tour, bench, import or export");
     }
 
     public static void main(String[] args) {
