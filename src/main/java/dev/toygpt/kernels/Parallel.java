@@ -10,7 +10,7 @@ import java.util.concurrent.RecursiveAction;
 public final class Parallel {
     private static volatile ForkJoinPool pool = newPool(Runtime.getRuntime().availableProcessors());
     /** Below this many floating-point operations a loop runs on the calling thread. */
-    private static final long MIN_WORK_PER_TASK = 1 << 16;
+    private static final long MIN_WORK_PER_TASK = 1 << 18;
 
     private Parallel() {}
 
@@ -38,7 +38,7 @@ public final class Parallel {
             body.run(0, n);
             return;
         }
-        int chunks = (int) Math.min(n, Math.min(threads * 4L, total / MIN_WORK_PER_TASK));
+        int chunks = (int) Math.min(n, Math.min(threads * 2L, total / MIN_WORK_PER_TASK));
         if (chunks < 2) {
             body.run(0, n);
             return;
