@@ -177,14 +177,16 @@ public final class F {
     /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
     public static Tensor dropout(Tensor x, float p, Rng rng) {
         if (p == 0f) return x;
+        long maskSeed = rng.state(); // the mask is drawn again in backward instead of being kept
         float[] mask = dropoutMask(x.size(), p, rng);
         float[] in = x.data();
         float[] y = new float[in.length];
         for (int i = 0; i < y.length; i++) y[i] = in[i] * mask[i];
         Tensor[] ins = {x};
         return Tensor.result(y, x.shape(), ins, d -> {
+            float[] again = dropoutMask(d.length, p, new Rng(maskSeed));
             float[] dx = x.gradForUpdate();
-            for (int i = 0; i < d.length; i++) dx[i] += d[i] * mask[i];
+            for (int i = 0; i < d.length; i++) dx[i] += d[i] * again[i];
         });
     }
 
@@ -201,10 +203,12 @@ public final class F {
         if (c % heads != 0) throw new IllegalArgumentException("attention: " + c + " channels not divisible by " + heads + " heads");
         float[] out = new float[q.size()];
         float[] att = new float[b * heads * t * t];
+        long maskSeed = dropout == 0f ? 0 : rng.state(); // the dropout mask is drawn again in backward, not kept
         float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, rng);
         Attention.forward(q.data(), k.data(), v.data(), out, att, mask, b, t, c, heads);
         Tensor[] ins = {q, k, v};
-        return Tensor.result(out, q.shape(), ins, dOut -> Attention.backward(q.data(), k.data(), v.data(), att, mask,
+        return Tensor.result(out, q.shape(), ins, dOut -> Attention.backward(q.data(), k.data(), v.data(), att,
+                dropout == 0f ? null : dropoutMask(att.length, dropout, new Rng(maskSeed)),
                 dOut,
                 q.requiresGrad() ? q.gradForUpdate() : null,
                 k.requiresGrad() ? k.gradForUpdate() : null,

@@ -112,7 +112,9 @@ public final class Tensor {
 
     /**
      * Back-propagates from this scalar: sets d this / d this = 1 and runs every recorded operation's
-     * backward function in reverse topological order. The graph is released afterwards.
+     * backward function in reverse topological order. Each intermediate result lets go of its gradient and
+     * of what its operation saved as soon as its backward function has run, so memory shrinks as the pass
+     * goes (the lecture-sized model would not fit otherwise).
      */
     public void backward() {
         if (data.length != 1) throw new IllegalStateException("backward() starts from a scalar loss, shape is " + Arrays.toString(shape));
@@ -121,14 +123,12 @@ public final class Tensor {
         gradForUpdate()[0] += 1f;
         for (int i = order.size() - 1; i >= 0; i--) {
             Tensor t = order.get(i);
-            if (t.backwardFn != null && t.grad != null) t.backwardFn.accumulate(t.grad);
-        }
-        for (Tensor t : order) {
-            if (t.backwardFn != null) { // intermediate results: free the graph and their gradients
-                t.backwardFn = null;
-                t.inputs = null;
-                t.grad = null;
-            }
+            order.set(i, null);
+            if (t.backwardFn == null) continue; // a leaf: its gradient is the result
+            if (t.grad != null) t.backwardFn.accumulate(t.grad);
+            t.backwardFn = null;
+            t.inputs = null;
+            t.grad = null;
         }
     }
 
