@@ -18,7 +18,12 @@ final class SimdVec {
         for (; i + L <= n; i += L) {
             acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        // Sum the lanes in a fixed order: reduceLanes adds them in a different order when the JIT has
+        // compiled it than when it has not, which would make results depend on the JIT's timing.
+        float[] lanes = new float[L];
+        acc.intoArray(lanes, 0);
+        float s = 0f;
+        for (int j = 0; j < L; j++) s += lanes[j];
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
     }
