@@ -40,11 +40,12 @@ public final class MatMul {
     /** C(M,N) (+)= A·B with A(i,p) = a[i*aRowStride + p*aColStride] and B row-major (K,N). */
     static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
         int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
+        float[] packed = SIMD ? VectorMatMul.packB(b, k, n) : null;
         Parallel.forRange(blocks, 2L * ROW_BLOCK * k * n, (start, end) -> {
             int r0 = start * ROW_BLOCK, r1 = Math.min(m, end * ROW_BLOCK);
             if (!accumulate) Arrays.fill(c, r0 * n, r1 * n, 0f);
             if (SIMD) {
-                VectorMatMul.rows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
+                VectorMatMul.rows(a, aRowStride, aColStride, b, packed, c, r0, r1, k, n);
             } else {
                 portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
             }

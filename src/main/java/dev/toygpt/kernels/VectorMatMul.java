@@ -20,8 +20,26 @@ final class VectorMatMul {
 
     private VectorMatMul() {}
 
+    /** Width of a packed panel of B: two vectors, the width of the register tile. */
+    static final int PANEL = 2 * L;
+
+    /**
+     * Copies B(K,N) into panels of PANEL columns, each stored row after row ((N/PANEL) x K x PANEL), so the
+     * tile reads B as one contiguous stream. Columns past the last full panel stay in B.
+     */
+    static float[] packB(float[] b, int k, int n) {
+        int panels = n / PANEL;
+        float[] packed = new float[panels * k * PANEL];
+        for (int p = 0; p < k; p++) {
+            for (int q = 0; q < panels; q++) {
+                System.arraycopy(b, p * n + q * PANEL, packed, (q * k + p) * PANEL, PANEL);
+            }
+        }
+        return packed;
+    }
+
     /** Rows [r0, r1) of C += A·B. */
-    static void rows(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int r0, int r1, int k, int n) {
+    static void rows(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, float[] c, int r0, int r1, int k, int n) {
         for (int j0 = 0; j0 < n; j0 += N_BLOCK) {
             int j1 = Math.min(n, j0 + N_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
@@ -29,7 +47,7 @@ final class VectorMatMul {
                 int i = r0;
                 for (; i + 4 <= r1; i += 4) {
                     int j = j0;
-                    for (; j + 2 * L <= j1; j += 2 * L) tile4x2(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
+                    for (; j + PANEL <= j1; j += PANEL) tile4x2(a, aRowStride, aColStride, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
                     for (; j + L <= j1; j += L) tile4x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
                     for (int r = i; r < i + 4; r++) scalar(a, aRowStride, aColStride, b, c, r, j, j1, p0, p1, n);
                 }
@@ -42,7 +60,8 @@ final class VectorMatMul {
         }
     }
 
-    private static void tile4x2(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int p0, int p1, int n) {
+    /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL), B read from its packed panel at bBase. */
+    private static void tile4x2(float[] a, int ars, int acs, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
         int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
@@ -50,8 +69,8 @@ final class VectorMatMul {
         FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
         int a0 = i * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
         for (int p = p0; p < p1; p++) {
-            int bRow = p * n + j, ap = p * acs;
-            FloatVector b0 = FloatVector.fromArray(S, b, bRow), b1 = FloatVector.fromArray(S, b, bRow + L);
+            int bRow = bBase + p * PANEL, ap = p * acs;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bRow), b1 = FloatVector.fromArray(S, bp, bRow + L);
             FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
