@@ -40,14 +40,19 @@ final class VectorMatMul {
 
     /** Rows [r0, r1) of C += A·B. */
     static void rows(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, float[] c, int r0, int r1, int k, int n) {
+        float[] aPack = new float[4 * K_BLOCK];
         for (int j0 = 0; j0 < n; j0 += N_BLOCK) {
             int j1 = Math.min(n, j0 + N_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int p1 = Math.min(k, p0 + K_BLOCK);
                 int i = r0;
                 for (; i + 4 <= r1; i += 4) {
+                    // the four rows of A, interleaved: aPack[(p - p0) * 4 + r] = A(i + r, p)
+                    for (int p = p0; p < p1; p++) {
+                        for (int r = 0; r < 4; r++) aPack[(p - p0) * 4 + r] = a[(i + r) * aRowStride + p * aColStride];
+                    }
                     int j = j0;
-                    for (; j + PANEL <= j1; j += PANEL) tile4x2(a, aRowStride, aColStride, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                    for (; j + PANEL <= j1; j += PANEL) tile4x2(aPack, -p0 * 4, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
                     for (; j + L <= j1; j += L) tile4x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
                     for (int r = i; r < i + 4; r++) scalar(a, aRowStride, aColStride, b, c, r, j, j1, p0, p1, n);
                 }
@@ -60,27 +65,26 @@ final class VectorMatMul {
         }
     }
 
-    /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL), B read from its packed panel at bBase. */
-    private static void tile4x2(float[] a, int ars, int acs, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
+    /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL), A and B read from their packed forms. */
+    private static void tile4x2(float[] ap, int aBase, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
         int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
         FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
         FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
-        int a0 = i * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
         for (int p = p0; p < p1; p++) {
-            int bRow = bBase + p * PANEL, ap = p * acs;
+            int bRow = bBase + p * PANEL, q = aBase + p * 4;
             FloatVector b0 = FloatVector.fromArray(S, bp, bRow), b1 = FloatVector.fromArray(S, bp, bRow + L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            FloatVector x = FloatVector.broadcast(S, ap[q]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[a1 + ap]);
+            x = FloatVector.broadcast(S, ap[q + 1]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[a2 + ap]);
+            x = FloatVector.broadcast(S, ap[q + 2]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[a3 + ap]);
+            x = FloatVector.broadcast(S, ap[q + 3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
         }
