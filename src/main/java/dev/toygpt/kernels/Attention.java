@@ -20,20 +20,20 @@ public final class Attention {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
         Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
+            float[] kt = new float[hs * time]; // this head's keys transposed: kt[d * time + s] = k_s[d]
             for (int bh = start; bh < end; bh++) {
                 int b = bh / heads, h = bh % heads;
                 int base = b * time * channels + h * hs; // (b, t=0, head h) in q/k/v/out
                 int attBase = bh * time * time;
+                transposeHead(k, base, channels, hs, time, kt);
                 for (int t = 0; t < time; t++) {
                     int qOff = base + t * channels;
                     int row = attBase + t * time;
-                    // scores of query t against keys 0..t, then softmax in place
+                    // scores of query t against keys 0..t (q_t · k_s, summed over d for all s at once), then softmax
+                    java.util.Arrays.fill(att, row, row + t + 1, 0f);
+                    for (int d = 0; d < hs; d++) Vec.axpy(q[qOff + d] * scale, kt, d * time, att, row, t + 1);
                     float max = Float.NEGATIVE_INFINITY;
-                    for (int s = 0; s <= t; s++) {
-                        float score = Vec.dot(q, qOff, k, base + s * channels, hs) * scale;
-                        att[row + s] = score;
-                        if (score > max) max = score;
-                    }
+                    for (int s = 0; s <= t; s++) max = Math.max(max, att[row + s]);
                     float sum = 0f;
                     for (int s = 0; s <= t; s++) {
                         float e = (float) Math.exp(att[row + s] - max);
@@ -63,18 +63,22 @@ public final class Attention {
         float scale = (float) (1.0 / Math.sqrt(hs));
         Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
             float[] dw = new float[time]; // gradient of one row of attention weights
+            float[] vt = new float[hs * time]; // this head's values transposed
             for (int bh = start; bh < end; bh++) {
                 int b = bh / heads, h = bh % heads;
                 int base = b * time * channels + h * hs;
                 int attBase = bh * time * time;
+                transposeHead(v, base, channels, hs, time, vt);
                 for (int t = 0; t < time; t++) {
                     int oOff = base + t * channels;
                     int row = attBase + t * time;
-                    // d weights (after dropout) = dOut_t · v_s ; d v_s += weight * dOut_t
+                    // d weights (after dropout) = dOut_t · v_s for all s at once; d v_s += weight * dOut_t
+                    java.util.Arrays.fill(dw, 0, t + 1, 0f);
+                    for (int d = 0; d < hs; d++) Vec.axpy(dOut[oOff + d], vt, d * time, dw, 0, t + 1);
                     float dot = 0f;
                     for (int s = 0; s <= t; s++) {
                         int vOff = base + s * channels;
-                        float g = Vec.dot(dOut, oOff, v, vOff, hs);
+                        float g = dw[s];
                         float keep = dropMask == null ? 1f : dropMask[row + s];
                         float w = att[row + s];
                         if (dv != null && w * keep != 0f) Vec.axpy(w * keep, dOut, oOff, dv, vOff, hs);
@@ -94,5 +98,13 @@ public final class Attention {
                 }
             }
         });
+    }
+
+    /** dst[d * time + s] = src[base + s * channels + d]: one head's rows as columns, so sums over d run along s. */
+    private static void transposeHead(float[] src, int base, int channels, int hs, int time, float[] dst) {
+        for (int s = 0; s < time; s++) {
+            int off = base + s * channels;
+            for (int d = 0; d < hs; d++) dst[d * time + s] = src[off + d];
+        }
     }
 }
