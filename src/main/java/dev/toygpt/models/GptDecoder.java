@@ -1,6 +1,7 @@
 package dev.toygpt.models;
 
 import dev.toygpt.kernels.LayerNorm;
+import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Vec;
 import dev.toygpt.nn.Linear;
 
@@ -22,6 +23,8 @@ public final class GptDecoder {
     private final float scale;
     private final float[][] keys, values; // per layer: (block_size, C), row t = position t
     private final int[] tokens;           // the tokens whose keys and values are cached
+    // Each weight transposed once: a product with one vector then runs along contiguous rows.
+    private final java.util.Map<Linear, float[]> transposed = new java.util.IdentityHashMap<>();
     private int length;
     // scratch buffers for one position
     private final float[] x, h, q, k, v, att, scores, ff, logits, mean = new float[1], rstd = new float[1];
@@ -115,12 +118,17 @@ public final class GptDecoder {
         }
     }
 
-    private static void matvec(Linear layer, float[] in, float[] out) {
-        float[] w = layer.weight.data();
-        int n = layer.weight.dim(1);
-        float[] b = layer.bias == null ? null : layer.bias.data();
-        for (int o = 0; o < out.length; o++) {
-            out[o] = Vec.dot(w, o * n, in, 0, n) + (b == null ? 0f : b[o]);
+    /** out = W in + b, with W read from its transposed copy so each input scales one contiguous row. */
+    private void matvec(Linear layer, float[] in, float[] out) {
+        float[] wt = transposed.computeIfAbsent(layer, l -> {
+            float[] t = new float[l.weight.size()];
+            MatMul.transpose(l.weight.data(), t, l.weight.dim(0), l.weight.dim(1));
+            return t;
+        });
+        if (layer.bias == null) Arrays.fill(out, 0f);
+        else System.arraycopy(layer.bias.data(), 0, out, 0, out.length);
+        for (int p = 0; p < in.length; p++) {
+            if (in[p] != 0f) Vec.axpy(in[p], wt, p * out.length, out, 0, out.length);
         }
     }
 
