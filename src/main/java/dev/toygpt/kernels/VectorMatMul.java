@@ -47,12 +47,20 @@ final class VectorMatMul {
                 int p1 = Math.min(k, p0 + K_BLOCK);
                 int i = r0;
                 for (; i + 4 <= r1; i += 4) {
-                    // the four rows of A, interleaved: aPack[(p - p0) * 4 + r] = A(i + r, p)
-                    for (int p = p0; p < p1; p++) {
-                        for (int r = 0; r < 4; r++) aPack[(p - p0) * 4 + r] = a[(i + r) * aRowStride + p * aColStride];
+                    // The tile wants A(i + r, p) at aBase + p * aStep + r. Aᵀ (weight gradients) is already laid
+                    // out so; otherwise the four rows are copied, interleaved, into aPack.
+                    float[] at = a;
+                    int aBase = i, aStep = aColStride;
+                    if (aRowStride != 1) {
+                        for (int p = p0; p < p1; p++) {
+                            for (int r = 0; r < 4; r++) aPack[(p - p0) * 4 + r] = a[(i + r) * aRowStride + p * aColStride];
+                        }
+                        at = aPack;
+                        aBase = -p0 * 4;
+                        aStep = 4;
                     }
                     int j = j0;
-                    for (; j + PANEL <= j1; j += PANEL) tile4x2(aPack, -p0 * 4, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                    for (; j + PANEL <= j1; j += PANEL) tile4x2(at, aBase, aStep, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
                     for (; j + L <= j1; j += L) tile4x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
                     for (int r = i; r < i + 4; r++) scalar(a, aRowStride, aColStride, b, c, r, j, j1, p0, p1, n);
                 }
@@ -66,14 +74,14 @@ final class VectorMatMul {
     }
 
     /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL), A and B read from their packed forms. */
-    private static void tile4x2(float[] ap, int aBase, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
+    private static void tile4x2(float[] ap, int aBase, int aStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
         int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
         FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
         FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
         for (int p = p0; p < p1; p++) {
-            int bRow = bBase + p * PANEL, q = aBase + p * 4;
+            int bRow = bBase + p * PANEL, q = aBase + p * aStep;
             FloatVector b0 = FloatVector.fromArray(S, bp, bRow), b1 = FloatVector.fromArray(S, bp, bRow + L);
             FloatVector x = FloatVector.broadcast(S, ap[q]);
             c00 = x.fma(b0, c00);
