@@ -17,6 +17,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * The safetensors format (the one PyTorch and Hugging Face use): an 8-byte little-endian header length,
@@ -163,12 +164,16 @@ public final class SafeTensors {
         return new Contents(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
     }
 
-    /** Writes tensors (in the map's order) and metadata atomically. */
+    /**
+     * Writes tensors (in the map's order) and metadata (sorted by key) atomically. Sorting makes the file
+     * the same bytes whatever map the caller passes: the iteration order of {@code Map.of} changes from one
+     * JVM start to the next, so checkpoints of identical weights would otherwise differ between processes.
+     */
     public static void write(Path file, Map<String, Entry> tensors, Map<String, String> metadata) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach(meta::put);
+            new TreeMap<>(metadata).forEach(meta::put);
         }
         long offset = 0;
         for (Map.Entry<String, Entry> e : tensors.entrySet()) {

@@ -1,5 +1,6 @@
 package dev.toygpt.cli;
 
+import dev.toygpt.kernels.MatMul;
 import dev.toygpt.train.Checkpoint;
 import dev.toygpt.train.MetricsLog;
 import dev.toygpt.train.RunDirectory;
@@ -46,9 +47,11 @@ class CtrlCTest {
         Path out = tmp.resolve("interrupted");
         Path stdout = tmp.resolve("child.out"), stderr = tmp.resolve("child.err");
 
+        // The child must run the kernels this JVM runs (SIMD, or the portable loops of the portable-kernels
+        // execution): they round differently, so a run continued with the other kind is not the same run.
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--add-modules", "jdk.incubator.vector", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
+                "--add-modules", "jdk.incubator.vector", "-Dtoygpt.simd=" + MatMul.SIMD, "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(trainArgs(data, out));
         Process child = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
         try {

@@ -170,6 +170,24 @@ class CheckpointTest {
     }
 
     @Test
+    void theSameWeightsAreTheSameBytesWhateverTheMetadataMapsOrder() throws IOException {
+        // Map.of iterates in an order that changes from one JVM start to the next, so a checkpoint written by
+        // a child process (Ctrl-C) and one written here could differ in their headers only
+        Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
+        tensors.put("w", SafeTensors.Entry.ofFloats(new float[]{1f, -2f, 3.5f}, 3));
+        Map<String, String> oneOrder = new LinkedHashMap<>(), otherOrder = new LinkedHashMap<>();
+        oneOrder.put("format", "pt");
+        oneOrder.put("model", "gpt");
+        otherOrder.put("model", "gpt");
+        otherOrder.put("format", "pt");
+        Path a = tmp.resolve("order-a.safetensors"), b = tmp.resolve("order-b.safetensors");
+        SafeTensors.write(a, tensors, oneOrder);
+        SafeTensors.write(b, tensors, otherOrder);
+        assertEquals(-1L, Files.mismatch(a, b));
+        assertEquals(oneOrder, SafeTensors.read(b).metadata());
+    }
+
+    @Test
     void aCheckpointWithAMissingOrMismatchedFileIsRejected() throws IOException {
         Path broken = tmp.resolve("broken");
         Files.createDirectories(broken);
