@@ -120,10 +120,10 @@ final class TrainCommand implements Callable<Integer> {
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
         err.printf(Locale.ROOT, "data %s: %,d characters, %d distinct; %,d for training, %,d for validation%n",
                 corpus.name(), corpus.tokens().length, vocab.size(), split.train().length, split.val().length);
-        err.printf(Locale.ROOT, "training: %s lr %s, batch %d x %d, %,d steps%s, %d threads; run directory %s%n",
+        err.printf(Locale.ROOT, "training: %s lr %s, batch %d x %d, %,d steps%s, %d threads, %s kernels; run directory %s%n",
                 settings.optimizer(), Float.toString(settings.learningRate()), settings.batchSize(), config.blockSize(), settings.maxIters(),
                 settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
-                Parallel.threads(), out);
+                Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
         TrainProgress progress = new TrainProgress(settings, config);
         Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), progress);
