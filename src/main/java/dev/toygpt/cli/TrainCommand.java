@@ -4,6 +4,7 @@ import dev.toygpt.kernels.Parallel;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
 import dev.toygpt.models.ModelKind;
+import dev.toygpt.plot.RunPlotter;
 import dev.toygpt.text.Corpus;
 import dev.toygpt.text.Vocabulary;
 import dev.toygpt.train.Checkpoint;
@@ -126,7 +127,8 @@ final class TrainCommand implements Callable<Integer> {
                 Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
         TrainProgress progress = new TrainProgress(settings, config);
-        Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), progress);
+        RunPlotter plotter = new RunPlotter(run, RunPlotter.defaultTitle(out), err); // loss.png and loss.svg in the run directory
+        Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), plotter.and(progress));
         if (resumeFrom != null) {
             trainer.resumeFrom(resumeFrom);
             err.printf("resuming from %s at step %,d%n", resumeFrom, trainer.step());
@@ -149,6 +151,7 @@ final class TrainCommand implements Callable<Integer> {
                 result = trainer.run();
             } finally {
                 progress.close();
+                plotter.finish();
             }
             interrupted = result.stopReason().startsWith("stopped");
             if (result.evaluatedStep() == result.steps()) {
