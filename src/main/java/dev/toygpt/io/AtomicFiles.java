@@ -36,6 +36,7 @@ public final class AtomicFiles {
                 buffered.flush();
                 ch.force(true);
             }
+            readableByAll(tmp);
             move(tmp, target);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
@@ -45,6 +46,13 @@ public final class AtomicFiles {
 
     public static void writeString(Path target, String text) throws IOException {
         write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Temporary files are created private (rw-------); a saved file should be rw-r--r-- like any other. */
+    private static void readableByAll(Path file) throws IOException {
+        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
     }
 
     /** Renames source to target in one step, replacing target. */

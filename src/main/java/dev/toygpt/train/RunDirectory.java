@@ -56,6 +56,9 @@ public final class RunDirectory {
         for (int n = 1; name.equals(last) || name.equals(best); n++) name = String.format("step-%06d-%d", step, n);
         Path target = dir.resolve(name);
         Path tmp = Files.createTempDirectory(dir, ".tmp-" + name + "-");
+        if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) { // temp directories start private
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
         try {
             writer.writeTo(tmp);
             if (Files.exists(target)) deleteTree(target); // only an unreferenced leftover can have this name
