@@ -41,6 +41,8 @@ public final class Chart {
     private static final String FONT = Font.SANS_SERIF;
     /** Pixels between y-axis ticks that XChart aims for (its default, 44, crowds the axis with labels). */
     private static final int Y_TICK_SPACING_HINT = 60;
+    /** Beyond this the y axis is left as XChart lays it out (see {@link #layOut}). */
+    private static final double LARGEST_ROUNDED = 1e6;
     /** Height of the chart taken by the title, the x axis and the padding: the rest is the plot. */
     private static final int NON_PLOT_HEIGHT = 125;
 
@@ -214,6 +216,9 @@ public final class Chart {
     private void layOut() {
         if (laidOut) return;
         laidOut = true;
+        // A diverged run's losses (1e31...) are left to XChart's defaults: its decimal formatting never
+        // finishes on numbers that large.
+        if (Math.max(Math.abs(minY), Math.abs(maxY)) > LARGEST_ROUNDED) return;
         double range = maxY - minY;
         if (!(range > 0)) range = Math.max(Math.abs(maxY), 1) * 0.1;
         // Bounds on multiples of the spacing XChart will choose for the resulting range, so both ends are labelled.

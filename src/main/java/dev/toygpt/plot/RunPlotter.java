@@ -5,6 +5,10 @@ import dev.toygpt.train.Trainer;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Keeps a run's loss.png and loss.svg up to date while it trains: redrawn after evaluations and once more
@@ -18,6 +22,8 @@ public final class RunPlotter implements Trainer.Listener {
     private static final long MIN_GAP_NANOS = 2_000_000_000L;
     /** ...nor sooner than this many times the last drawing's own duration. */
     private static final int GAP_PER_DRAW_TIME = 10;
+    /** A drawing that takes longer than this is abandoned, and the run draws no more charts. */
+    private static final long TIMEOUT_SECONDS = 60;
 
     private final RunDirectory run;
     private final String title;
@@ -26,6 +32,7 @@ public final class RunPlotter implements Trainer.Listener {
     private long lastDrawNanos;
     private boolean pending;
     private boolean warned;
+    private boolean gaveUp;
 
     public RunPlotter(RunDirectory run, String title, PrintStream warnings) {
         this.run = run;
@@ -80,21 +87,37 @@ public final class RunPlotter implements Trainer.Listener {
     }
 
     private void draw() {
+        if (gaveUp) return;
         long start = System.nanoTime();
-        try {
+        // Drawn on a thread of its own so that a chart library stuck on odd numbers cannot hold training up.
+        FutureTask<Void> task = new FutureTask<>(() -> {
             LossCurves.writeRunCharts(run, title);
-            pending = false;
-        } catch (Exception | LinkageError | java.awt.AWTError | InternalError e) {
-            // LinkageError and AWTError: a JVM without working fonts or graphics libraries
-            pending = false; // no retry at the end: the next evaluation tries again
-            if (!warned) {
-                warned = true;
-                warnings.println("warning: could not draw the loss chart in " + run.path() + " (" + e
-                        + "); training goes on, and metrics.csv has the numbers");
-            }
+            return null;
+        });
+        Thread drawer = new Thread(task, "toygpt-loss-chart");
+        drawer.setDaemon(true);
+        drawer.start();
+        try {
+            task.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            gaveUp = true;
+            warn("drawing took more than " + TIMEOUT_SECONDS + " s; no more charts for this run");
+        } catch (ExecutionException e) {
+            // any failure, including a JVM without working fonts or graphics libraries (LinkageError, AWTError)
+            warn(String.valueOf(e.getCause()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
+            pending = false; // a failed drawing is not retried at the end: the next evaluation tries again
             lastDrawEnd = System.nanoTime();
             lastDrawNanos = lastDrawEnd - start;
         }
+    }
+
+    private void warn(String why) {
+        if (warned) return;
+        warned = true;
+        warnings.println("warning: could not draw the loss chart in " + run.path() + " (" + why
+                + "); training goes on, and metrics.csv has the numbers");
     }
 }

@@ -79,6 +79,23 @@ class PlotCommandTest extends CliTestBase {
     }
 
     @Test
+    void withoutOutTheChartIsLossPngInTheCurrentDirectoryEvenWithABrokenDisplay() throws Exception {
+        Path data = write(tmp.resolve("play.txt"), PLAY);
+        Path a = trainTinyBigram(data, tmp.resolve("a"));
+        Path here = Files.createDirectories(tmp.resolve("here"));
+        // a child JVM, to have a working directory of its own; DISPLAY names no X server: charts are drawn headless
+        ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "plot", a.toString())
+                .directory(here.toFile()).redirectErrorStream(true);
+        pb.environment().put("DISPLAY", ":97");
+        Process child = pb.start();
+        String output = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, child.waitFor(), output);
+        assertTrue(output.contains("chart written to " + here.resolve("loss.png").toRealPath()), output);
+        ChartFiles.assertPng(here.resolve("loss.png"));
+    }
+
+    @Test
     void badInputIsExplained() throws Exception {
         Path data = write(tmp.resolve("play.txt"), PLAY);
         Path good = trainTinyBigram(data, tmp.resolve("good"));

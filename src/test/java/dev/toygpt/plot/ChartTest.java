@@ -96,6 +96,18 @@ class ChartTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aDivergedRunsHugeLossesAreDrawnToo() throws Exception {
+        // the losses a run logs at its last evaluation before the loss became NaN
+        List<MetricsLog.Row> rows = List.of(new MetricsLog.Row(0, 3.80, 3.78, 1e4, 0.01), new MetricsLog.Row(10, 2.0e31, 2.07e31, 1e4, 0.06),
+                new MetricsLog.Row(20, Double.MAX_VALUE, Double.MAX_VALUE, 1e4, 0.1));
+        Chart chart = LossCurves.chart("diverged", List.of(new LossCurves.Run("r", rows)), false);
+        chart.writePngAndSvg(tmp, "diverged");
+        ChartFiles.assertPng(tmp.resolve("diverged.png"));
+        ChartFiles.assertSvg(tmp.resolve("diverged.svg"), "train", "validation");
+    }
+
+    @Test
     void onlyPngAndSvgAreWritten() {
         Chart chart = LossCurves.chart("t", List.of(new LossCurves.Run("r", rows(3, 0))), false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> chart.write(tmp.resolve("chart.jpg")));
