@@ -73,8 +73,8 @@ final class ExperimentCommand implements Callable<Integer> {
         var setup = new ExperimentContext.Setup(corpus, out, preset, timeLimit == null ? 0 : timeLimit.toMillis() / 1000.0,
                 chars, stepScale, tiny);
         ExperimentContext context = new ExperimentContext(setup, Console.err());
-        Console.err().printf(Locale.ROOT, "experiment %s on %s (%,d characters)%s; output in %s%n", experiment.name(), corpus.name(),
-                corpus.length(), timeLimit == null ? "" : ", time limit " + describe(timeLimit), out);
+        Console.err().printf(Locale.ROOT, "experiment %s (%s) on %s (%,d characters)%s; output in %s%n", experiment.name(),
+                experiment.summary(), corpus.name(), corpus.length(), timeLimit == null ? "" : ", time limit " + describe(timeLimit), out);
 
         // Ctrl-C: the model in training saves a checkpoint and stops, the other runs are skipped, and what was
         // reached is still reported before the JVM exits.
