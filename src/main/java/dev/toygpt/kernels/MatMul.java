@@ -65,12 +65,17 @@ public final class MatMul {
         }
     }
 
-    /** dst(cols, rows) = src(rows, cols)ᵀ. */
+    /** dst(cols, rows) = src(rows, cols)ᵀ, in 32 x 32 tiles so reads and writes both stay in the cache. */
     public static void transpose(float[] src, float[] dst, int rows, int cols) {
-        for (int i = 0; i < rows; i++) {
-            int row = i * cols;
-            for (int j = 0; j < cols; j++) {
-                dst[j * rows + i] = src[row + j];
+        final int tile = 32;
+        for (int i0 = 0; i0 < rows; i0 += tile) {
+            int i1 = Math.min(rows, i0 + tile);
+            for (int j0 = 0; j0 < cols; j0 += tile) {
+                int j1 = Math.min(cols, j0 + tile);
+                for (int i = i0; i < i1; i++) {
+                    int row = i * cols;
+                    for (int j = j0; j < j1; j++) dst[j * rows + i] = src[row + j];
+                }
             }
         }
     }
