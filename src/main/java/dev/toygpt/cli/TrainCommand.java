@@ -126,7 +126,7 @@ final class TrainCommand implements Callable<Integer> {
                 settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
                 Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
-        TrainProgress progress = new TrainProgress(settings, config);
+        TrainProgress progress = new TrainProgress(settings);
         RunPlotter plotter = new RunPlotter(run, RunPlotter.defaultTitle(out), err); // loss.png and loss.svg in the run directory
         Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), plotter.and(progress));
         if (resumeFrom != null) {

@@ -1,6 +1,5 @@
 package dev.toygpt.cli;
 
-import dev.toygpt.models.ModelConfig;
 import dev.toygpt.train.TrainSettings;
 import dev.toygpt.train.Trainer;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -24,7 +23,7 @@ final class TrainProgress implements Trainer.Listener, AutoCloseable {
     private double smoothedTokensPerSecond = Double.NaN;
     private long lastPlainLine = System.nanoTime();
 
-    TrainProgress(TrainSettings settings, ModelConfig config) {
+    TrainProgress(TrainSettings settings) {
         this.settings = settings;
     }
 

@@ -11,8 +11,8 @@ public final class Softmax {
         }
     }
 
-    /** Softmax of one row of length n, from x[xOff..] into out[outOff..]; returns log of the normaliser after max shift. */
-    public static float softmaxRow(float[] x, int xOff, float[] out, int outOff, int n) {
+    /** Softmax of one row of length n, from x[xOff..] into out[outOff..]. */
+    private static void softmaxRow(float[] x, int xOff, float[] out, int outOff, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) max = Math.max(max, x[xOff + j]);
         float sum = 0f;
@@ -23,7 +23,6 @@ public final class Softmax {
         }
         float inv = 1f / sum;
         for (int j = 0; j < n; j++) out[outOff + j] *= inv;
-        return (float) Math.log(sum);
     }
 
     /** dx += y ⊙ (dy - sum(dy ⊙ y)) row by row, given the softmax output y. */

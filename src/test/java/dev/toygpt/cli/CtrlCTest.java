@@ -1,6 +1,5 @@
 package dev.toygpt.cli;
 
-import dev.toygpt.kernels.MatMul;
 import dev.toygpt.train.Checkpoint;
 import dev.toygpt.train.MetricsLog;
 import dev.toygpt.train.RunDirectory;
@@ -9,11 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -21,7 +17,6 @@ import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -42,41 +37,25 @@ class CtrlCTest {
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void sigintSavesACheckpointAndResumingGivesTheUninterruptedRun() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/bin/kill")) || Files.isExecutable(Path.of("/usr/bin/kill")), "no kill command");
+        assumeTrue(ToygptChild.canSignal(), "no kill command");
         Path data = TinyRuns.writeText(tmp);
         Path out = tmp.resolve("interrupted");
-        Path stdout = tmp.resolve("child.out"), stderr = tmp.resolve("child.err");
-
-        // The child must run the kernels this JVM runs (SIMD, or the portable loops of the portable-kernels
-        // execution): they round differently, so a run continued with the other kind is not the same run.
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--add-modules", "jdk.incubator.vector", "-Dtoygpt.simd=" + MatMul.SIMD, "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        command.addAll(trainArgs(data, out));
-        Process child = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
-        try {
+        String err, stdout;
+        int exit;
+        try (ToygptChild child = new ToygptChild(tmp, trainArgs(data, out))) {
             // wait until it trains: the first evaluation after step 0 has been printed (and checkpointed)
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!read(stderr).contains("step " + EVAL_INTERVAL + ": train loss")) {
-                if (!child.isAlive()) fail("the child exited early with " + child.exitValue() + ":\n" + read(stderr));
-                if (System.nanoTime() > deadline) fail("no training progress after 60 s:\n" + read(stderr));
-                Thread.sleep(10);
-            }
-            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(child.pid())).inheritIO().start();
-            assertEquals(0, kill.waitFor(), "kill -INT failed");
-            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGINT:\n" + read(stderr));
-        } finally {
-            if (child.isAlive()) child.destroyForcibly();
+            child.awaitStderr("step " + EVAL_INTERVAL + ": train loss", 60);
+            exit = child.interrupt();
+            err = child.err();
+            stdout = child.out();
         }
-
-        String err = read(stderr);
-        assertEquals(130, child.exitValue(), err);
+        assertEquals(130, exit, err);
         Matcher stopped = Pattern.compile("stopped at step (\\d+)").matcher(err);
         assertTrue(stopped.find(), "no 'stopped at step N' in:\n" + err);
         long step = Long.parseLong(stopped.group(1));
         assertTrue(step > EVAL_INTERVAL && step < MAX_ITERS, "stopped at " + step + ":\n" + err);
         assertTrue(err.contains("continue with: ./toygpt train --out " + out + " --resume"), "no hint how to continue:\n" + err);
-        assertEquals("", read(stdout), "no sample after an interrupted run");
+        assertEquals("", stdout, "no sample after an interrupted run");
 
         RunDirectory run = new RunDirectory(out);
         assertEquals(out.resolve(TinyRuns.stepName(step)), run.last(), "the stop saved a checkpoint of its step");
@@ -100,7 +79,4 @@ class CtrlCTest {
         assertEquals(uninterrupted.out(), resumed.out(), "the same final sample");
     }
 
-    private static String read(Path file) throws IOException {
-        return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
-    }
 }
