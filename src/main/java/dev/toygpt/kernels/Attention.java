@@ -19,6 +19,17 @@ public final class Attention {
                                int batch, int time, int channels, int heads) {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
+        if (MatMul.SIMD) {
+            Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
+                int tPad = SimdAttention.paddedTime(time);
+                float[] kt = new float[hs * tPad], scores = new float[tPad];
+                for (int bh = start; bh < end; bh++) {
+                    int base = (bh / heads) * time * channels + (bh % heads) * hs;
+                    SimdAttention.forwardHead(q, k, v, out, att, dropMask, base, bh * time * time, time, channels, hs, scale, kt, scores);
+                }
+            });
+            return;
+        }
         Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
             float[] kt = new float[hs * time]; // this head's keys transposed: kt[d * time + s] = k_s[d]
             for (int bh = start; bh < end; bh++) {
@@ -61,6 +72,18 @@ public final class Attention {
                                 float[] dq, float[] dk, float[] dv, int batch, int time, int channels, int heads) {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
+        if (MatMul.SIMD) {
+            Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
+                int tPad = SimdAttention.paddedTime(time);
+                float[] vt = new float[hs * tPad], dw = new float[tPad], ds = new float[time * time];
+                for (int bh = start; bh < end; bh++) {
+                    int base = (bh / heads) * time * channels + (bh % heads) * hs;
+                    SimdAttention.backwardHead(q, k, v, att, dropMask, dOut, dq, dk, dv, base, bh * time * time, time,
+                            channels, hs, scale, vt, dw, ds);
+                }
+            });
+            return;
+        }
         Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
             float[] dw = new float[time]; // gradient of one row of attention weights
             float[] vt = new float[hs * time]; // this head's values transposed

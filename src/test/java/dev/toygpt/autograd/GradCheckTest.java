@@ -204,6 +204,16 @@ class GradCheckTest {
                 () -> F.causalSelfAttention(q, k, v, heads, dropout, new Rng(77)), q, k, v);
     }
 
+    /** Shapes with whole SIMD vectors per head (16, 32 channels), a ragged head (24), and keys past one vector. */
+    @ParameterizedTest(name = "t={0}, c={1}, heads={2}, dropout={3}")
+    @CsvSource({"37, 64, 4, 0", "37, 64, 2, 0.25", "20, 48, 2, 0", "33, 32, 1, 0.25"})
+    void causalSelfAttentionWideHeads(int t, int c, int heads, float dropout) {
+        Rng rng = new Rng(31 + t + heads);
+        Tensor q = param(rng, 1, t, c), k = param(rng, 1, t, c), v = param(rng, 1, t, c);
+        checker.assertGradients("attention t=" + t + " c=" + c + " heads=" + heads + " dropout=" + dropout,
+                () -> F.causalSelfAttention(q, k, v, heads, dropout, new Rng(78)), q, k, v);
+    }
+
     @ParameterizedTest(name = "heads={0}, dropout={1}")
     @CsvSource({"1, 0", "2, 0", "4, 0.25"})
     void causalSelfAttentionIsCausal(int heads, float dropout) {
@@ -258,10 +268,11 @@ class GradCheckTest {
         }
     }
 
-    @Test
-    void causalSelfAttentionMatchesDoubleReference() {
+    @ParameterizedTest(name = "t={0}, c={1}")
+    @CsvSource({"5, 8", "37, 64", "20, 48"})
+    void causalSelfAttentionMatchesDoubleReference(int t, int c) {
         Rng rng = new Rng(26);
-        int b = 2, t = 5, c = 8;
+        int b = 2;
         float[] q = randn(rng, b * t * c, 1, 0), k = randn(rng, b * t * c, 1, 0), v = randn(rng, b * t * c, 1, 0);
         for (int heads : new int[]{1, 2, 4}) {
             float[] out = F.causalSelfAttention(Tensor.of(q, b, t, c), Tensor.of(k, b, t, c),
