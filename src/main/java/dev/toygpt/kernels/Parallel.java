@@ -1,16 +1,24 @@
 package dev.toygpt.kernels;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Splits a loop over rows between worker threads. Each output element is always computed by one thread
- * in the same order, so results do not depend on the thread count.
+ * Splits a loop over rows between the calling thread and worker threads. Each output element is always
+ * computed by one thread in the same order, so results do not depend on the thread count.
+ *
+ * <p>A training step of a small GPT is hundreds of loops of a few microseconds each, shorter than the time
+ * an operating system takes to wake a sleeping thread. So the workers spin, waiting for the next loop,
+ * for a while after each one ({@link #SPIN_NANOS}) and only then sleep: during training they answer at
+ * once, and an idle program stops using the cores within a millisecond.
  */
 public final class Parallel {
-    private static volatile ForkJoinPool pool = newPool(Runtime.getRuntime().availableProcessors());
-    /** Below this many floating-point operations a loop runs on the calling thread. */
-    private static final long MIN_WORK_PER_TASK = 1 << 18;
+    private static volatile Workers workers = new Workers(Runtime.getRuntime().availableProcessors());
+    /** Below this many floating-point operations per thread a loop runs on the calling thread alone. */
+    private static final long MIN_WORK_PER_THREAD = 1 << 15;
+    /** How long an idle worker keeps polling for work before it sleeps. */
+    private static final long SPIN_NANOS = 1_000_000;
 
     private Parallel() {}
 
@@ -20,63 +28,123 @@ public final class Parallel {
 
     public static synchronized void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        if (threads == pool.getParallelism()) return;
-        ForkJoinPool old = pool;
-        pool = newPool(threads);
+        if (threads == workers.threads()) return;
+        Workers old = workers;
+        workers = new Workers(threads);
         old.shutdown();
     }
 
     public static int threads() {
-        return pool.getParallelism();
+        return workers.threads();
     }
 
     /** Runs body over [0, n) in contiguous chunks; workPerItem (flops per item) decides whether splitting pays. */
     public static void forRange(int n, long workPerItem, RangeBody body) {
-        int threads = pool.getParallelism();
+        Workers w = workers;
         long total = (long) n * Math.max(1, workPerItem);
-        if (threads == 1 || n < 2 || total < MIN_WORK_PER_TASK) {
-            body.run(0, n);
-            return;
-        }
-        int chunks = (int) Math.min(n, Math.min(threads * 2L, total / MIN_WORK_PER_TASK));
-        if (chunks < 2) {
-            body.run(0, n);
-            return;
-        }
-        pool.invoke(new Chunk(body, n, chunks, 0, chunks));
+        int parts = (int) Math.min(Math.min(w.threads(), n), total / MIN_WORK_PER_THREAD);
+        if (parts < 2 || !w.tryRun(n, parts, body)) body.run(0, n);
     }
 
-    private static final class Chunk extends RecursiveAction {
-        private final RangeBody body;
-        private final int n, chunks, from, to;
+    /** The calling thread plus threads - 1 workers. One loop at a time: a nested or concurrent loop runs serially. */
+    private static final class Workers {
+        private final Worker[] pool;
+        private final ReentrantLock running = new ReentrantLock();
+        private final AtomicInteger pending = new AtomicInteger();
+        private RangeBody body;
+        private int n, parts;
+        private volatile Throwable failure;
 
-        Chunk(RangeBody body, int n, int chunks, int from, int to) {
-            this.body = body;
-            this.n = n;
-            this.chunks = chunks;
-            this.from = from;
-            this.to = to;
+        Workers(int threads) {
+            pool = new Worker[threads - 1];
+            for (int i = 0; i < pool.length; i++) {
+                pool[i] = new Worker(this, i + 1);
+                pool[i].start();
+            }
+        }
+
+        int threads() {
+            return pool.length + 1;
+        }
+
+        boolean tryRun(int n, int parts, RangeBody body) {
+            if (Thread.currentThread() instanceof Worker || running.isHeldByCurrentThread() || !running.tryLock()) return false;
+            try {
+                this.body = body;
+                this.n = n;
+                this.parts = parts;
+                failure = null;
+                pending.set(parts - 1);
+                for (int i = 1; i < parts; i++) pool[i - 1].wake();
+                runPart(0);
+                while (pending.get() != 0) Thread.onSpinWait();
+                Throwable f = failure;
+                if (f instanceof RuntimeException e) throw e;
+                if (f instanceof Error e) throw e;
+                if (f != null) throw new RuntimeException(f);
+                return true;
+            } finally {
+                this.body = null;
+                running.unlock();
+            }
+        }
+
+        void runPart(int part) {
+            int start = (int) ((long) n * part / parts);
+            int end = (int) ((long) n * (part + 1) / parts);
+            body.run(start, end);
+        }
+
+        void shutdown() {
+            for (Worker w : pool) w.stop = true;
+            for (Worker w : pool) LockSupport.unpark(w);
+        }
+    }
+
+    private static final class Worker extends Thread {
+        private final Workers owner;
+        private final int part;
+        private volatile int ticket;
+        private volatile boolean sleeping;
+        private volatile boolean stop;
+
+        Worker(Workers owner, int part) {
+            super("toygpt-kernel-" + part);
+            this.owner = owner;
+            this.part = part;
+            setDaemon(true);
+        }
+
+        /** Called by the loop's thread: one more part to run. */
+        void wake() {
+            ticket++; // only the thread holding owner.running writes it
+            if (sleeping) LockSupport.unpark(this);
         }
 
         @Override
-        protected void compute() {
-            if (to - from == 1) {
-                int start = (int) ((long) n * from / chunks);
-                int end = (int) ((long) n * to / chunks);
-                body.run(start, end);
-                return;
+        public void run() {
+            int seen = 0;
+            while (!stop) {
+                long idleSince = System.nanoTime();
+                while (ticket == seen && !stop) {
+                    if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        sleeping = true;
+                        if (ticket == seen && !stop) LockSupport.park(this);
+                        sleeping = false;
+                    }
+                }
+                if (stop) return;
+                seen = ticket;
+                try {
+                    owner.runPart(part);
+                } catch (Throwable t) {
+                    owner.failure = t;
+                } finally {
+                    owner.pending.decrementAndGet();
+                }
             }
-            int mid = (from + to) >>> 1;
-            invokeAll(new Chunk(body, n, chunks, from, mid), new Chunk(body, n, chunks, mid, to));
         }
-    }
-
-    private static ForkJoinPool newPool(int threads) {
-        return new ForkJoinPool(threads, p -> {
-            var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setDaemon(true);
-            t.setName("toygpt-kernel-" + t.getPoolIndex());
-            return t;
-        }, null, false);
     }
 }

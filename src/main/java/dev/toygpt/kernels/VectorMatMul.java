@@ -8,9 +8,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code --add-modules jdk.incubator.vector}. C(M,N) += A·B where A(i,p) = a[i*aRowStride + p*aColStride]
  * and B is row-major (K,N); the stride lets the same loops read A or Aᵀ.
  *
- * <p>The core is a 4 x 2L register tile (L = floats per vector): each step of p loads two vectors of a
- * row of B and broadcasts four values of A into eight accumulators, so C is read and written once per
- * tile, not once per p. K and N are cut into blocks so the part of B in use stays in the L2 cache.
+ * <p>The core is a 4 x 2L (AVX2) or 4 x 4L (AVX-512) register tile, L = floats per vector: each step of p
+ * loads a row of the tile's panel of B and broadcasts four values of A into the accumulators, so C is read
+ * and written once per tile, not once per p. K and N are cut into blocks so the part of B in use stays in the L2 cache.
  */
 final class VectorMatMul {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -20,8 +20,13 @@ final class VectorMatMul {
 
     private VectorMatMul() {}
 
-    /** Width of a packed panel of B: two vectors, the width of the register tile. */
-    static final int PANEL = 2 * L;
+    /**
+     * Vectors per row of the register tile: four where there are 32 vector registers (AVX-512: a 4 x 4 tile
+     * keeps 16 accumulators and needs 8 loads for 16 FMAs), two where there are 16 (AVX2).
+     */
+    private static final int TILE_VECTORS = L >= 16 ? 4 : 2;
+    /** Width of a packed panel of B: the width of the register tile. */
+    static final int PANEL = TILE_VECTORS * L;
 
     /**
      * Copies B(K,N) into panels of PANEL columns, each stored row after row ((N/PANEL) x K x PANEL), so the
@@ -60,7 +65,10 @@ final class VectorMatMul {
                         aStep = 4;
                     }
                     int j = j0;
-                    for (; j + PANEL <= j1; j += PANEL) tile4x2(at, aBase, aStep, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                    for (; j + PANEL <= j1; j += PANEL) {
+                        if (TILE_VECTORS == 4) tile4x4(at, aBase, aStep, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                        else tile4x2(at, aBase, aStep, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                    }
                     for (; j + L <= j1; j += L) tile4x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
                     for (int r = i; r < i + 4; r++) scalar(a, aRowStride, aColStride, b, c, r, j, j1, p0, p1, n);
                 }
@@ -104,6 +112,60 @@ final class VectorMatMul {
         c21.intoArray(c, c2 + L);
         c30.intoArray(c, c3);
         c31.intoArray(c, c3 + L);
+    }
+
+    /** As {@link #tile4x2}, four vectors wide. */
+    private static void tile4x4(float[] ap, int aBase, int aStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
+        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector c02 = FloatVector.fromArray(S, c, c0 + 2 * L), c03 = FloatVector.fromArray(S, c, c0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
+        FloatVector c12 = FloatVector.fromArray(S, c, c1 + 2 * L), c13 = FloatVector.fromArray(S, c, c1 + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
+        FloatVector c22 = FloatVector.fromArray(S, c, c2 + 2 * L), c23 = FloatVector.fromArray(S, c, c2 + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
+        FloatVector c32 = FloatVector.fromArray(S, c, c3 + 2 * L), c33 = FloatVector.fromArray(S, c, c3 + 3 * L);
+        for (int p = p0; p < p1; p++) {
+            int bRow = bBase + p * PANEL, q = aBase + p * aStep;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bRow), b1 = FloatVector.fromArray(S, bp, bRow + L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bRow + 2 * L), b3 = FloatVector.fromArray(S, bp, bRow + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[q]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, ap[q + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, ap[q + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, ap[q + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
+            c33 = x.fma(b3, c33);
+        }
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + L);
+        c02.intoArray(c, c0 + 2 * L);
+        c03.intoArray(c, c0 + 3 * L);
+        c10.intoArray(c, c1);
+        c11.intoArray(c, c1 + L);
+        c12.intoArray(c, c1 + 2 * L);
+        c13.intoArray(c, c1 + 3 * L);
+        c20.intoArray(c, c2);
+        c21.intoArray(c, c2 + L);
+        c22.intoArray(c, c2 + 2 * L);
+        c23.intoArray(c, c2 + 3 * L);
+        c30.intoArray(c, c3);
+        c31.intoArray(c, c3 + L);
+        c32.intoArray(c, c3 + 2 * L);
+        c33.intoArray(c, c3 + 3 * L);
     }
 
     private static void tile4x1(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int p0, int p1, int n) {
