@@ -81,7 +81,10 @@ final class BenchCommand implements Callable<Integer> {
         if (gen > 0) {
             Generator generator = new Generator(model, new NextTokenSampler(SamplingSettings.defaults()), !noCache);
             int[] start = {SampleCommand.startToken(corpus.vocabulary())};
-            generator.generate(start, Math.max(gen, 500), new Rng(2), null); // warm-up (JIT)
+            // Warm-up: until the JIT has compiled the decoder's SIMD loops (before that the Vector API runs
+            // as slow plain Java), so that the timing below is the steady speed, like the training steps'.
+            long warmEnd = System.nanoTime() + 2_000_000_000L;
+            for (int w = 0; w < 100 && System.nanoTime() < warmEnd; w++) generator.generate(start, 500, new Rng(2 + w), null);
             long g0 = System.nanoTime();
             generator.generate(start, gen, new Rng(1), null);
             double g = (System.nanoTime() - g0) / 1e9;

@@ -123,6 +123,43 @@ public final class Attention {
         });
     }
 
+    /** Rows of a transposed key cache: the block size rounded up so the SIMD kernel reads whole vectors. */
+    public static int keyCacheStride(int blockSize) {
+        return MatMul.SIMD ? SimdAttention.paddedTime(blockSize) : blockSize;
+    }
+
+    /**
+     * Attention of one new position (generation with a key/value cache), all heads: q is (C), keysT holds
+     * the cached keys transposed, (C, stride) with position s in column s and unused columns zero, values
+     * is (positions, C). Writes the heads' outputs side by side into out (C); scores needs stride floats.
+     */
+    public static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
+                              int positions, int channels, int heads) {
+        if (MatMul.SIMD) {
+            SimdAttention.decode(q, keysT, stride, values, out, scores, positions, channels, heads);
+            return;
+        }
+        int hs = channels / heads;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        for (int h = 0; h < heads; h++) {
+            int off = h * hs;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int s = 0; s < positions; s++) {
+                float dot = 0f;
+                for (int d = off; d < off + hs; d++) dot += q[d] * keysT[d * stride + s];
+                scores[s] = dot * scale;
+                max = Math.max(max, scores[s]);
+            }
+            float sum = 0f;
+            for (int s = 0; s < positions; s++) {
+                scores[s] = (float) Math.exp(scores[s] - max);
+                sum += scores[s];
+            }
+            for (int d = off; d < off + hs; d++) out[d] = 0f;
+            for (int s = 0; s < positions; s++) Vec.axpy(scores[s] / sum, values, s * channels + off, out, off, hs);
+        }
+    }
+
     /** dst[d * time + s] = src[base + s * channels + d]: one head's rows as columns, so sums over d run along s. */
     private static void transposeHead(float[] src, int base, int channels, int hs, int time, float[] dst) {
         for (int s = 0; s < time; s++) {

@@ -65,6 +65,25 @@ public final class MatMul {
         }
     }
 
+    /**
+     * out(N) = x(K) · wt(K,N) + bias (bias may be null): one position through a Linear layer whose weight
+     * was transposed once to (in, out), as generation does for every new token.
+     */
+    public static void vecMat(float[] x, float[] wt, float[] bias, float[] out, int k, int n) {
+        if (SIMD) {
+            VectorMatMul.vecMat(x, wt, bias, out, k, n);
+            return;
+        }
+        if (bias == null) Arrays.fill(out, 0, n, 0f);
+        else System.arraycopy(bias, 0, out, 0, n);
+        for (int p = 0; p < k; p++) {
+            float xp = x[p];
+            if (xp == 0f) continue;
+            int row = p * n;
+            for (int j = 0; j < n; j++) out[j] += xp * wt[row + j];
+        }
+    }
+
     /** dst(cols, rows) = src(rows, cols)ᵀ, in 32 x 32 tiles so reads and writes both stay in the cache. */
     public static void transpose(float[] src, float[] dst, int rows, int cols) {
         final int tile = 32;

@@ -145,6 +145,40 @@ final class SimdAttention {
         }
     }
 
+    /**
+     * One new query against a key/value cache, all heads: keysT is (channels, stride) (key of position s in
+     * column s, padded columns zero), values is (positions, channels); out gets the heads' outputs side by side.
+     */
+    static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
+                       int positions, int channels, int heads) {
+        int hs = channels / heads;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        for (int h = 0; h < heads; h++) {
+            int off = h * hs;
+            for (int s0 = 0; s0 < positions; s0 += L) {
+                FloatVector acc = FloatVector.zero(S);
+                for (int d = off; d < off + hs; d++) {
+                    acc = FloatVector.fromArray(S, keysT, d * stride + s0).fma(FloatVector.broadcast(S, q[d] * scale), acc);
+                }
+                acc.intoArray(scores, s0);
+            }
+            softmaxRow(scores, positions, scores, 0, positions);
+            int d0 = 0;
+            for (; d0 + L <= hs; d0 += L) {
+                FloatVector acc = FloatVector.zero(S);
+                for (int s = 0; s < positions; s++) {
+                    acc = FloatVector.fromArray(S, values, s * channels + off + d0).fma(FloatVector.broadcast(S, scores[s]), acc);
+                }
+                acc.intoArray(out, off + d0);
+            }
+            for (int d = off + d0; d < off + hs; d++) {
+                float o = 0f;
+                for (int s = 0; s < positions; s++) o = Math.fma(scores[s], values[s * channels + d], o);
+                out[d] = o;
+            }
+        }
+    }
+
     /** att[row + s] = softmax of scores[0..n) for s < n, 0 for the masked positions n..time. */
     private static void softmaxRow(float[] scores, int n, float[] att, int row, int time) {
         float max = Float.NEGATIVE_INFINITY;

@@ -81,6 +81,39 @@ final class VectorMatMul {
         }
     }
 
+    /** out(N) = bias + x(K) · wt(K,N), four vectors of out held in registers while x is read. */
+    static void vecMat(float[] x, float[] wt, float[] bias, float[] out, int k, int n) {
+        int j = 0;
+        for (; j + 4 * L <= n; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            for (int p = 0; p < k; p++) {
+                FloatVector xp = FloatVector.broadcast(S, x[p]);
+                int row = p * n + j;
+                a0 = FloatVector.fromArray(S, wt, row).fma(xp, a0);
+                a1 = FloatVector.fromArray(S, wt, row + L).fma(xp, a1);
+                a2 = FloatVector.fromArray(S, wt, row + 2 * L).fma(xp, a2);
+                a3 = FloatVector.fromArray(S, wt, row + 3 * L).fma(xp, a3);
+            }
+            a0.intoArray(out, j);
+            a1.intoArray(out, j + L);
+            a2.intoArray(out, j + 2 * L);
+            a3.intoArray(out, j + 3 * L);
+        }
+        for (; j + L <= n; j += L) {
+            FloatVector a = FloatVector.zero(S);
+            for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, wt, p * n + j).fma(FloatVector.broadcast(S, x[p]), a);
+            a.intoArray(out, j);
+        }
+        for (; j < n; j++) {
+            float sum = 0f;
+            for (int p = 0; p < k; p++) sum = Math.fma(x[p], wt[p * n + j], sum);
+            out[j] = sum;
+        }
+        if (bias != null) {
+            for (j = 0; j < n; j++) out[j] += bias[j];
+        }
+    }
+
     /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL), A and B read from their packed forms. */
     private static void tile4x2(float[] ap, int aBase, int aStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
         int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;

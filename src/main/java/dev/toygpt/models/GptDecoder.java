@@ -1,8 +1,8 @@
 package dev.toygpt.models;
 
+import dev.toygpt.kernels.Attention;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatMul;
-import dev.toygpt.kernels.Vec;
 import dev.toygpt.nn.Linear;
 
 import java.util.Arrays;
@@ -19,9 +19,9 @@ import java.util.Arrays;
  */
 public final class GptDecoder {
     private final Gpt gpt;
-    private final int c, heads, hs, blockSize, vocab;
-    private final float scale;
-    private final float[][] keys, values; // per layer: (block_size, C), row t = position t
+    private final int c, heads, blockSize, vocab, keyStride;
+    // per layer: keys transposed, (C, keyStride), column t = position t; values (block_size, C), row t = position t
+    private final float[][] keys, values;
     private final int[] tokens;           // the tokens whose keys and values are cached
     // Each weight transposed once: a product with one vector then runs along contiguous rows.
     private final java.util.Map<Linear, float[]> transposed = new java.util.IdentityHashMap<>();
@@ -34,11 +34,10 @@ public final class GptDecoder {
         ModelConfig cfg = gpt.config();
         c = cfg.nEmbd();
         heads = cfg.nHead();
-        hs = cfg.headSize();
         blockSize = cfg.blockSize();
         vocab = cfg.vocabSize();
-        scale = (float) (1.0 / Math.sqrt(hs));
-        keys = new float[cfg.nLayer()][blockSize * c];
+        keyStride = Attention.keyCacheStride(blockSize);
+        keys = new float[cfg.nLayer()][c * keyStride];
         values = new float[cfg.nLayer()][blockSize * c];
         tokens = new int[blockSize];
         x = new float[c];
@@ -47,7 +46,7 @@ public final class GptDecoder {
         k = new float[c];
         v = new float[c];
         att = new float[c];
-        scores = new float[blockSize];
+        scores = new float[keyStride];
         ff = new float[cfg.hidden()];
         logits = new float[vocab];
     }
@@ -81,9 +80,9 @@ public final class GptDecoder {
             matvec(sa.query, h, q);
             matvec(sa.key, h, k);
             matvec(sa.value, h, v);
-            System.arraycopy(k, 0, keys[l], pos * c, c);
+            for (int i = 0; i < c; i++) keys[l][i * keyStride + pos] = k[i];
             System.arraycopy(v, 0, values[l], pos * c, c);
-            attend(keys[l], values[l], pos);
+            Attention.decode(q, keys[l], keyStride, values[l], att, scores, pos + 1, c, heads);
             matvec(sa.proj, att, h);
             for (int i = 0; i < c; i++) x[i] += h[i];
             // x = x + ffwd(ln2(x))
@@ -99,25 +98,6 @@ public final class GptDecoder {
         return logits;
     }
 
-    /** att = for each head, softmax over cached positions 0..pos of q·k / sqrt(hs), times v. */
-    private void attend(float[] kc, float[] vc, int pos) {
-        Arrays.fill(att, 0f);
-        for (int hd = 0; hd < heads; hd++) {
-            int off = hd * hs;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int s = 0; s <= pos; s++) {
-                scores[s] = Vec.dot(q, off, kc, s * c + off, hs) * scale;
-                max = Math.max(max, scores[s]);
-            }
-            float sum = 0f;
-            for (int s = 0; s <= pos; s++) {
-                scores[s] = (float) Math.exp(scores[s] - max);
-                sum += scores[s];
-            }
-            for (int s = 0; s <= pos; s++) Vec.axpy(scores[s] / sum, vc, s * c + off, att, off, hs);
-        }
-    }
-
     /** out = W in + b, with W read from its transposed copy so each input scales one contiguous row. */
     private void matvec(Linear layer, float[] in, float[] out) {
         float[] wt = transposed.computeIfAbsent(layer, l -> {
@@ -125,11 +105,7 @@ public final class GptDecoder {
             MatMul.transpose(l.weight.data(), t, l.weight.dim(0), l.weight.dim(1));
             return t;
         });
-        if (layer.bias == null) Arrays.fill(out, 0f);
-        else System.arraycopy(layer.bias.data(), 0, out, 0, out.length);
-        for (int p = 0; p < in.length; p++) {
-            if (in[p] != 0f) Vec.axpy(in[p], wt, p * out.length, out, 0, out.length);
-        }
+        MatMul.vecMat(in, wt, layer.bias == null ? null : layer.bias.data(), out, in.length, out.length);
     }
 
     private void layerNorm(dev.toygpt.nn.LayerNorm ln, float[] in, float[] out) {

@@ -34,6 +34,28 @@ class GptDecoderTest {
         }
     }
 
+    /** Heads of 16 and 32 channels fill whole SIMD vectors; 67 logits and 40 positions leave ragged ends. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "heads={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 4})
+    void cachedLogitsEqualTheFullForwardAtWidthsThatFillVectors(int heads) {
+        Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, heads, 2, 40, 0f), new Rng(6));
+        gpt.train(false);
+        Rng rng = new Rng(9);
+        int[] tokens = new int[40];
+        for (int i = 0; i < tokens.length; i++) tokens[i] = (int) (rng.nextFloat() * 67);
+        float[] full;
+        try (var off = GradMode.off()) {
+            full = gpt.forward(tokens, 1, tokens.length).data();
+        }
+        GptDecoder decoder = new GptDecoder(gpt);
+        for (int t = 0; t < tokens.length; t++) {
+            float[] step = decoder.next(tokens[t]);
+            for (int j = 0; j < 67; j++) {
+                assertEquals(full[t * 67 + j], step[j], 2e-4f, "position " + t + ", logit " + j);
+            }
+        }
+    }
+
     @Test
     void whenTheContextIsFullTheDecoderKeepsTheNewestHalf() {
         Gpt gpt = model();
