@@ -24,7 +24,7 @@ public final class F {
             throw new IllegalArgumentException(ids.length + " ids do not fill shape " + Arrays.toString(leadingShape));
         }
         float[] w = weight.data();
-        float[] out = new float[ids.length * c];
+        float[] out = BufferPool.floats(ids.length * c);
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
             if (id < 0 || id >= vocab) throw new IndexOutOfBoundsException("token id " + id + " outside vocabulary of " + vocab);
@@ -57,17 +57,44 @@ public final class F {
             throw new IllegalArgumentException("linear: input has " + x.dim(-1) + " features, weight expects " + in);
         }
         int rows = x.size() / in;
-        float[] y = new float[rows * outF];
+        float[] y = BufferPool.floats(rows * outF);
         MatMul.matmulTransB(x.data(), weight.data(), y, rows, in, outF, false);
         if (bias != null) MatMul.addBias(y, bias.data(), rows, outF);
         int[] shape = x.shape();
         shape[shape.length - 1] = outF;
         Tensor[] ins = {x, weight, bias};
+        return Tensor.result(y, shape, ins, dy -> linearBackward(x, weight, bias, dy, rows, in, outF));
+    }
+
+    /**
+     * relu(x Wᵀ + b) in one operation. The values before the ReLU are not kept: where the output is positive
+     * the gradient passes, elsewhere it stops, so the output alone is enough for the backward pass.
+     */
+    public static Tensor linearRelu(Tensor x, Tensor weight, Tensor bias) {
+        int in = weight.dim(1), outF = weight.dim(0);
+        if (x.dim(-1) != in) {
+            throw new IllegalArgumentException("linear: input has " + x.dim(-1) + " features, weight expects " + in);
+        }
+        int rows = x.size() / in;
+        float[] y = BufferPool.floats(rows * outF);
+        MatMul.matmulTransB(x.data(), weight.data(), y, rows, in, outF, false);
+        if (bias != null) MatMul.addBias(y, bias.data(), rows, outF);
+        Activations.leakyRelu(y, y, 0f);
+        int[] shape = x.shape();
+        shape[shape.length - 1] = outF;
+        Tensor[] ins = {x, weight, bias};
         return Tensor.result(y, shape, ins, dy -> {
-            if (x.requiresGrad()) MatMul.matmul(dy, weight.data(), x.gradForUpdate(), rows, outF, in, true);
-            if (weight.requiresGrad()) MatMul.matmulTransA(dy, x.data(), weight.gradForUpdate(), outF, rows, in, true);
-            if (bias != null && bias.requiresGrad()) MatMul.sumRows(dy, bias.gradForUpdate(), rows, outF);
+            float[] dBeforeRelu = BufferPool.floats(dy.length);
+            for (int i = 0; i < dy.length; i++) dBeforeRelu[i] = y[i] > 0f ? dy[i] : 0f;
+            linearBackward(x, weight, bias, dBeforeRelu, rows, in, outF);
+            BufferPool.giveBack(dBeforeRelu);
         });
+    }
+
+    private static void linearBackward(Tensor x, Tensor weight, Tensor bias, float[] dy, int rows, int in, int outF) {
+        if (x.requiresGrad()) MatMul.matmul(dy, weight.data(), x.gradForUpdate(), rows, outF, in, true);
+        if (weight.requiresGrad()) MatMul.matmulTransA(dy, x.data(), weight.gradForUpdate(), outF, rows, in, true);
+        if (bias != null && bias.requiresGrad()) MatMul.sumRows(dy, bias.gradForUpdate(), rows, outF);
     }
 
     /** Matrix product of a(M, K) and b(K, N). */
@@ -76,7 +103,7 @@ public final class F {
             throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()) + " do not fit");
         }
         int m = a.dim(0), k = a.dim(1), n = b.dim(1);
-        float[] c = new float[m * n];
+        float[] c = BufferPool.floats(m * n);
         MatMul.matmul(a.data(), b.data(), c, m, k, n, false);
         Tensor[] ins = {a, b};
         return Tensor.result(c, new int[]{m, n}, ins, dc -> {
@@ -94,9 +121,11 @@ public final class F {
             throw new IllegalArgumentException("add: shape " + Arrays.toString(bs) + " does not broadcast to " + Arrays.toString(as));
         }
         float[] x = a.data(), y = b.data();
-        float[] out = new float[x.length];
+        float[] out = BufferPool.floats(x.length);
         int n = y.length;
-        for (int i = 0; i < x.length; i++) out[i] = x[i] + y[i % n];
+        for (int row = 0; row < x.length; row += n) {
+            for (int i = 0; i < n; i++) out[row + i] = x[row + i] + y[i];
+        }
         Tensor[] ins = {a, b};
         return Tensor.result(out, as, ins, d -> {
             if (a.requiresGrad()) {
@@ -105,7 +134,9 @@ public final class F {
             }
             if (b.requiresGrad()) {
                 float[] db = b.gradForUpdate();
-                for (int i = 0; i < d.length; i++) db[i % n] += d[i];
+                for (int row = 0; row < d.length; row += n) {
+                    for (int i = 0; i < n; i++) db[i] += d[row + i];
+                }
             }
         });
     }
@@ -116,7 +147,7 @@ public final class F {
             throw new IllegalArgumentException("mul: shapes " + Arrays.toString(a.shape()) + " and " + Arrays.toString(b.shape()) + " differ");
         }
         float[] x = a.data(), y = b.data();
-        float[] out = new float[x.length];
+        float[] out = BufferPool.floats(x.length);
         for (int i = 0; i < x.length; i++) out[i] = x[i] * y[i];
         Tensor[] ins = {a, b};
         return Tensor.result(out, a.shape(), ins, d -> {
@@ -149,7 +180,7 @@ public final class F {
 
     /** max(x, slope * x); PyTorch's LeakyReLU default slope is 0.01. */
     public static Tensor leakyRelu(Tensor x, float slope) {
-        float[] y = new float[x.size()];
+        float[] y = BufferPool.floats(x.size());
         Activations.leakyRelu(x.data(), y, slope);
         Tensor[] ins = {x};
         return Tensor.result(y, x.shape(), ins, dOut ->
@@ -163,15 +194,18 @@ public final class F {
             throw new IllegalArgumentException("layerNorm: " + n + " features but weight/bias of " + weight.size() + "/" + bias.size());
         }
         int rows = x.size() / n;
-        float[] y = new float[x.size()];
-        float[] mean = new float[rows], rstd = new float[rows];
+        float[] y = BufferPool.floats(x.size());
+        float[] mean = BufferPool.floats(rows), rstd = BufferPool.floats(rows);
         LayerNorm.forward(x.data(), weight.data(), bias.data(), y, mean, rstd, rows, n, eps);
         Tensor[] ins = {x, weight, bias};
-        return Tensor.result(y, x.shape(), ins, dOut -> LayerNorm.backward(x.data(), weight.data(), mean, rstd,
-                dOut,
-                x.requiresGrad() ? x.gradForUpdate() : null,
-                weight.requiresGrad() ? weight.gradForUpdate() : null,
-                bias.requiresGrad() ? bias.gradForUpdate() : null, rows, n));
+        return Tensor.result(y, x.shape(), ins, dOut -> {
+            LayerNorm.backward(x.data(), weight.data(), mean, rstd, dOut,
+                    x.requiresGrad() ? x.gradForUpdate() : null,
+                    weight.requiresGrad() ? weight.gradForUpdate() : null,
+                    bias.requiresGrad() ? bias.gradForUpdate() : null, rows, n);
+            BufferPool.giveBack(mean);
+            BufferPool.giveBack(rstd);
+        });
     }
 
     /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
@@ -180,13 +214,15 @@ public final class F {
         long maskSeed = rng.state(); // the mask is drawn again in backward instead of being kept
         float[] mask = dropoutMask(x.size(), p, rng);
         float[] in = x.data();
-        float[] y = new float[in.length];
+        float[] y = BufferPool.floats(in.length);
         for (int i = 0; i < y.length; i++) y[i] = in[i] * mask[i];
+        BufferPool.giveBack(mask);
         Tensor[] ins = {x};
         return Tensor.result(y, x.shape(), ins, d -> {
             float[] again = dropoutMask(d.length, p, new Rng(maskSeed));
             float[] dx = x.gradForUpdate();
             for (int i = 0; i < d.length; i++) dx[i] += d[i] * again[i];
+            BufferPool.giveBack(again);
         });
     }
 
@@ -201,24 +237,28 @@ public final class F {
             throw new IllegalArgumentException("attention: q, k, v shapes differ");
         }
         if (c % heads != 0) throw new IllegalArgumentException("attention: " + c + " channels not divisible by " + heads + " heads");
-        float[] out = new float[q.size()];
-        float[] att = new float[b * heads * t * t];
+        float[] out = BufferPool.floats(q.size());
+        float[] att = BufferPool.floats(b * heads * t * t);
         long maskSeed = dropout == 0f ? 0 : rng.state(); // the dropout mask is drawn again in backward, not kept
         float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, rng);
         Attention.forward(q.data(), k.data(), v.data(), out, att, mask, b, t, c, heads);
+        BufferPool.giveBack(mask);
         Tensor[] ins = {q, k, v};
-        return Tensor.result(out, q.shape(), ins, dOut -> Attention.backward(q.data(), k.data(), v.data(), att,
-                dropout == 0f ? null : dropoutMask(att.length, dropout, new Rng(maskSeed)),
-                dOut,
-                q.requiresGrad() ? q.gradForUpdate() : null,
-                k.requiresGrad() ? k.gradForUpdate() : null,
-                v.requiresGrad() ? v.gradForUpdate() : null, b, t, c, heads));
+        return Tensor.result(out, q.shape(), ins, dOut -> {
+            float[] again = dropout == 0f ? null : dropoutMask(att.length, dropout, new Rng(maskSeed));
+            Attention.backward(q.data(), k.data(), v.data(), att, again, dOut,
+                    q.requiresGrad() ? q.gradForUpdate() : null,
+                    k.requiresGrad() ? k.gradForUpdate() : null,
+                    v.requiresGrad() ? v.gradForUpdate() : null, b, t, c, heads);
+            BufferPool.giveBack(att);
+            BufferPool.giveBack(again);
+        });
     }
 
     /** Softmax over the last dimension. */
     public static Tensor softmax(Tensor x) {
         int n = x.dim(-1), rows = x.size() / n;
-        float[] y = new float[x.size()];
+        float[] y = BufferPool.floats(x.size());
         Softmax.forward(x.data(), y, rows, n);
         Tensor[] ins = {x};
         return Tensor.result(y, x.shape(), ins, dOut -> Softmax.backward(y, dOut, x.gradForUpdate(), rows, n));
@@ -237,7 +277,7 @@ public final class F {
             }
             total += p.dim(-1);
         }
-        float[] out = new float[rows * total];
+        float[] out = BufferPool.floats(rows * total);
         int col = 0;
         for (Tensor p : parts) {
             int w = p.dim(-1);
@@ -283,16 +323,18 @@ public final class F {
         for (int t : targets) {
             if (t < 0 || t >= n) throw new IndexOutOfBoundsException("target " + t + " outside [0, " + n + ")");
         }
-        float[] probs = new float[logits.size()];
+        float[] probs = BufferPool.floats(logits.size());
         float loss = CrossEntropy.forward(logits.data(), targets, probs, rows, n);
         Tensor[] ins = {logits};
-        return Tensor.result(new float[]{loss}, new int[]{1}, ins, dOut ->
-                CrossEntropy.backward(probs, targets, logits.gradForUpdate(), rows, n, dOut[0]));
+        return Tensor.result(new float[]{loss}, new int[]{1}, ins, dOut -> {
+            CrossEntropy.backward(probs, targets, logits.gradForUpdate(), rows, n, dOut[0]);
+            BufferPool.giveBack(probs);
+        });
     }
 
     private static float[] dropoutMask(int n, float p, Rng rng) {
         float keep = 1f / (1f - p);
-        float[] mask = new float[n];
+        float[] mask = BufferPool.floats(n);
         for (int i = 0; i < n; i++) mask[i] = rng.nextFloat() < p ? 0f : keep;
         return mask;
     }

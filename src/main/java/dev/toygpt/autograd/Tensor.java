@@ -62,6 +62,7 @@ public final class Tensor {
         if (needsGrad) {
             out.inputs = inputs;
             out.backwardFn = backwardFn;
+            BufferPool.claim(data, out);
         }
         return out;
     }
@@ -97,7 +98,7 @@ public final class Tensor {
 
     /** The gradient array, created as zeros on first use; operations accumulate into it. */
     float[] gradForUpdate() {
-        if (grad == null) grad = new float[data.length];
+        if (grad == null) grad = backwardFn != null ? BufferPool.zeros(data.length) : new float[data.length];
         return grad;
     }
 
@@ -126,6 +127,9 @@ public final class Tensor {
             order.set(i, null);
             if (t.backwardFn == null) continue; // a leaf: its gradient is the result
             if (t.grad != null) t.backwardFn.accumulate(t.grad);
+            // nothing after t in this pass reads t's gradient or result: a buffer pool may reuse them
+            BufferPool.giveBack(t.grad);
+            if (t != this) BufferPool.giveBack(t.data, t);
             t.backwardFn = null;
             t.inputs = null;
             t.grad = null;

@@ -2,6 +2,7 @@ package dev.toygpt.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Parallel;
@@ -59,10 +60,11 @@ final class BenchCommand implements Callable<Integer> {
         Batches batches = new Batches(corpus.split(0.9).train(), config.blockSize(), p.train().batchSize());
         Rng rng = new Rng(1337);
         model.train(true);
+        BufferPool buffers = new BufferPool();
         float loss = 0;
-        for (int i = 0; i < warmup; i++) loss = step(model, optimizer, batches, rng);
+        for (int i = 0; i < warmup; i++) loss = step(model, optimizer, batches, rng, buffers);
         long t0 = System.nanoTime();
-        for (int i = 0; i < iters; i++) loss = step(model, optimizer, batches, rng);
+        for (int i = 0; i < iters; i++) loss = step(model, optimizer, batches, rng, buffers);
         double seconds = (System.nanoTime() - t0) / 1e9;
         int tokens = p.train().batchSize() * config.blockSize();
 
@@ -100,11 +102,15 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static float step(LanguageModel model, Adam optimizer, Batches batches, Rng rng) {
+    /** One training step, as the trainer takes it. */
+    private static float step(LanguageModel model, Adam optimizer, Batches batches, Rng rng, BufferPool buffers) {
         Batch b = batches.next(rng);
-        Tensor loss = model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets());
-        optimizer.zeroGrad();
-        loss.backward();
+        Tensor loss;
+        try (var lent = buffers.lend()) {
+            loss = model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets());
+            optimizer.zeroGrad();
+            loss.backward();
+        }
         optimizer.step();
         return loss.item();
     }

@@ -17,6 +17,8 @@ public final class MatMul {
             && !"false".equals(System.getProperty("toygpt.simd"));
 
     private static final int ROW_BLOCK = 4;
+    /** Per calling thread: room for B transposed and for B packed, reused by every product (no garbage per call). */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
     private MatMul() {}
 
@@ -27,7 +29,7 @@ public final class MatMul {
 
     /** C(M,N) = A(M,K) · B(N,K)ᵀ, or C += ... when accumulate. This is y = x Wᵀ for a PyTorch-layout weight. */
     public static void matmulTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        float[] bt = new float[k * n];
+        float[] bt = scratch(0, k * n);
         transpose(b, bt, n, k);
         gemm(a, k, 1, bt, c, m, k, n, accumulate);
     }
@@ -40,7 +42,7 @@ public final class MatMul {
     /** C(M,N) (+)= A·B with A(i,p) = a[i*aRowStride + p*aColStride] and B row-major (K,N). */
     static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
         int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
-        float[] packed = SIMD ? VectorMatMul.packB(b, k, n) : null;
+        float[] packed = SIMD ? VectorMatMul.packB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n))) : null;
         Parallel.forRange(blocks, 2L * ROW_BLOCK * k * n, (start, end) -> {
             int r0 = start * ROW_BLOCK, r1 = Math.min(m, end * ROW_BLOCK);
             if (!accumulate) Arrays.fill(c, r0 * n, r1 * n, 0f);
@@ -50,6 +52,12 @@ public final class MatMul {
                 portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
             }
         });
+    }
+
+    private static float[] scratch(int which, int size) {
+        float[][] s = SCRATCH.get();
+        if (s[which].length < size) s[which] = new float[size];
+        return s[which];
     }
 
     /** The same product without SIMD: row of C += A(i,p) * row p of B, skipping zeros (one-hot inputs, ReLU). */

@@ -30,17 +30,22 @@ final class VectorMatMul {
 
     /**
      * Copies B(K,N) into panels of PANEL columns, each stored row after row ((N/PANEL) x K x PANEL), so the
-     * tile reads B as one contiguous stream. Columns past the last full panel stay in B.
+     * tile reads B as one contiguous stream. Columns past the last full panel stay in B. Returns packed,
+     * which must hold {@link #packedSize} floats.
      */
-    static float[] packB(float[] b, int k, int n) {
+    static float[] packB(float[] b, int k, int n, float[] packed) {
         int panels = n / PANEL;
-        float[] packed = new float[panels * k * PANEL];
         for (int p = 0; p < k; p++) {
             for (int q = 0; q < panels; q++) {
                 System.arraycopy(b, p * n + q * PANEL, packed, (q * k + p) * PANEL, PANEL);
             }
         }
         return packed;
+    }
+
+    /** Floats that {@link #packB} writes. */
+    static int packedSize(int k, int n) {
+        return n / PANEL * k * PANEL;
     }
 
     /** Rows [r0, r1) of C += A·B. */

@@ -147,7 +147,7 @@ public final class Gpt extends LanguageModel {
         }
 
         Tensor forward(Tensor x) {
-            Tensor h = F.relu(expand.forward(x));
+            Tensor h = expand.forwardRelu(x); // F.relu(expand.forward(x)), without keeping the (B, T, 4C) values before the ReLU
             return F.dropout(contract.forward(h), isTraining() ? dropout : 0f, dropoutRng);
         }
     }

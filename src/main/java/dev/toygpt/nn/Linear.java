@@ -18,4 +18,9 @@ public final class Linear extends Module {
     public Tensor forward(Tensor x) {
         return F.linear(x, weight, bias);
     }
+
+    /** relu(forward(x)), computed without keeping forward(x). */
+    public Tensor forwardRelu(Tensor x) {
+        return F.linearRelu(x, weight, bias);
+    }
 }

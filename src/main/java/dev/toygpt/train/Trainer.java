@@ -1,5 +1,6 @@
 package dev.toygpt.train;
 
+import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.io.ModelWeights;
 import dev.toygpt.io.SafeTensors;
@@ -56,6 +57,8 @@ public final class Trainer {
     private final MetricsLog metrics;
     private final Rng trainRng;
     private final Rng evalRng;
+    /** Each step's activations and gradients, reused by the next step. */
+    private final BufferPool buffers = new BufferPool();
     private TrainingState state;
     private volatile boolean stopRequested;
 
@@ -170,11 +173,14 @@ public final class Trainer {
             optimizer.setLearningRate(lr);
             long t0 = System.nanoTime();
             Batch batch = trainBatches.next(trainRng);
-            Tensor logits = model.forward(batch.inputs(), batch.batchSize(), batch.blockSize());
-            Tensor loss = model.loss(logits, batch.targets());
-            if (!Float.isFinite(loss.item())) throw diverged("the training loss became " + loss.item() + " at step " + step);
-            optimizer.zeroGrad();
-            loss.backward();
+            Tensor loss;
+            try (var lent = buffers.lend()) {
+                Tensor logits = model.forward(batch.inputs(), batch.batchSize(), batch.blockSize());
+                loss = model.loss(logits, batch.targets());
+                if (!Float.isFinite(loss.item())) throw diverged("the training loss became " + loss.item() + " at step " + step);
+                optimizer.zeroGrad();
+                loss.backward();
+            }
             if (settings.gradClip() > 0) GradClip.clipGradNorm(model.parameters(), settings.gradClip());
             optimizer.step();
             step++;

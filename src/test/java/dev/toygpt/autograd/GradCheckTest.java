@@ -93,6 +93,25 @@ class GradCheckTest {
     }
 
     @Test
+    void linearRelu() {
+        Rng rng = new Rng(30);
+        Tensor x = param(rng, 2, 3, 4), w = param(rng, 5, 4), b = param(rng, 5);
+        checker.assertGradients("linear + relu", () -> F.linearRelu(x, w, b), x, w, b);
+        // the same values and gradients as the two operations one after the other
+        Tensor r = param(rng, 2, 3, 5);
+        F.sum(F.mul(F.linearRelu(x, w, b), r)).backward();
+        float[][] fused = {x.grad().clone(), w.grad().clone(), b.grad().clone()};
+        x.zeroGrad();
+        w.zeroGrad();
+        b.zeroGrad();
+        F.sum(F.mul(F.relu(F.linear(x, w, b)), r)).backward();
+        assertArrayEquals(F.relu(F.linear(x, w, b)).data(), F.linearRelu(x, w, b).data());
+        assertArrayEquals(x.grad(), fused[0]);
+        assertArrayEquals(w.grad(), fused[1]);
+        assertArrayEquals(b.grad(), fused[2]);
+    }
+
+    @Test
     void linearWithoutBias() {
         Rng rng = new Rng(4);
         Tensor x = param(rng, 6, 4), w = param(rng, 3, 4);
