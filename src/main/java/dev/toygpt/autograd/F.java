@@ -84,8 +84,8 @@ public final class F {
         shape[shape.length - 1] = outF;
         Tensor[] ins = {x, weight, bias};
         return Tensor.result(y, shape, ins, dy -> {
-            float[] dBeforeRelu = BufferPool.floats(dy.length);
-            for (int i = 0; i < dy.length; i++) dBeforeRelu[i] = y[i] > 0f ? dy[i] : 0f;
+            float[] dBeforeRelu = BufferPool.zeros(dy.length);
+            Activations.leakyReluBackward(y, dy, dBeforeRelu, 0f); // y > 0 exactly where the input was
             linearBackward(x, weight, bias, dBeforeRelu, rows, in, outF);
             BufferPool.giveBack(dBeforeRelu);
         });
