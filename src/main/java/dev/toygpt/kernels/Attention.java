@@ -76,10 +76,11 @@ public final class Attention {
             Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
                 float[] vt = new float[hs * tPad], dw = new float[tPad], ds = new float[time * time];
+                float[] dropped = dropMask == null ? null : new float[time * time];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     SimdAttention.backwardHead(q, k, v, att, dropMask, dOut, dq, dk, dv, base, bh * time * time, time,
-                            channels, hs, scale, vt, dw, ds);
+                            channels, hs, scale, vt, dw, ds, dropped);
                 }
             });
             return;

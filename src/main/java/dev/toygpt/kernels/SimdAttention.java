@@ -33,31 +33,20 @@ final class SimdAttention {
             int row = attBase + t * time;
             // scores[s] = q_t · k_s / sqrt(hs) for s <= t, a vector of keys at a time
             for (int s0 = 0; s0 <= t; s0 += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int d = 0; d < hs; d++) {
-                    acc = FloatVector.fromArray(S, kt, d * tPad + s0).fma(FloatVector.broadcast(S, q[qOff + d] * scale), acc);
-                }
-                acc.intoArray(scores, s0);
+                weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
             }
             softmaxRow(scores, t + 1, att, row, time);
             // out_t = sum over s <= t of (weight, after dropout) * v_s
+            float[] w = att;
+            int wOff = row;
+            if (dropMask != null) {
+                for (int s = 0; s <= t; s++) scores[s] = att[row + s] * dropMask[row + s];
+                w = scores;
+                wOff = 0;
+            }
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int s = 0; s <= t; s++) {
-                    float w = dropMask == null ? att[row + s] : att[row + s] * dropMask[row + s];
-                    acc = FloatVector.fromArray(S, v, base + s * channels + d0).fma(FloatVector.broadcast(S, w), acc);
-                }
-                acc.intoArray(out, qOff + d0);
-            }
-            for (int d = d0; d < hs; d++) {
-                float o = 0f;
-                for (int s = 0; s <= t; s++) {
-                    float w = dropMask == null ? att[row + s] : att[row + s] * dropMask[row + s];
-                    o = Math.fma(w, v[base + s * channels + d], o);
-                }
-                out[qOff + d] = o;
-            }
+            for (; d0 + L <= hs; d0 += L) weightedSum(w, wOff, 1, v, base + d0, channels, t + 1).intoArray(out, qOff + d0);
+            for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(w, wOff, 1, v, base + d, channels, t + 1);
         }
     }
 
@@ -65,22 +54,18 @@ final class SimdAttention {
      * Backward pass of one (batch, head). First, query by query: the gradient of the weights (dOut_t · v_s),
      * through dropout and softmax to the scores (kept in ds), and dq_t. Then, key by key, the columns of ds
      * and of the weights give dk_s and dv_s.
+     *
+     * @param dropped (T, T) scratch for the weights after dropout, when there is dropout
      */
     static void backwardHead(float[] q, float[] k, float[] v, float[] att, float[] dropMask, float[] dOut,
                              float[] dq, float[] dk, float[] dv, int base, int attBase, int time, int channels,
-                             int hs, float scale, float[] vt, float[] dw, float[] ds) {
+                             int hs, float scale, float[] vt, float[] dw, float[] ds, float[] dropped) {
         int tPad = paddedTime(time);
         transposePadded(v, base, channels, hs, time, tPad, vt);
         for (int t = 0; t < time; t++) {
             int oOff = base + t * channels;
             int row = attBase + t * time;
-            for (int s0 = 0; s0 <= t; s0 += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int d = 0; d < hs; d++) {
-                    acc = FloatVector.fromArray(S, vt, d * tPad + s0).fma(FloatVector.broadcast(S, dOut[oOff + d]), acc);
-                }
-                acc.intoArray(dw, s0);
-            }
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
             // through dropout, then the softmax: d score = w * (d w - sum(d w * w)), scaled like the scores
             float dot = 0f;
             for (int s = 0; s <= t; s++) {
@@ -90,59 +75,54 @@ final class SimdAttention {
             }
             int dsRow = t * time;
             for (int s = 0; s <= t; s++) ds[dsRow + s] = att[row + s] * (dw[s] - dot) * scale;
-            if (dq != null) accumulateRows(ds, dsRow, 1, 0, t, k, base, channels, hs, dq, oOff);
+            if (dropMask != null) {
+                for (int s = 0; s <= t; s++) dropped[dsRow + s] = att[row + s] * dropMask[row + s];
+            }
+            if (dq != null) accumulate(ds, dsRow, 1, k, base, channels, t + 1, hs, dq, oOff);
         }
+        // dk_s = sum over t >= s of ds[t][s] q_t ; dv_s = sum over t >= s of (weight after dropout) dOut_t
+        float[] w = dropMask == null ? att : dropped;
+        int wBase = dropMask == null ? attBase : 0;
         for (int s = 0; s < time; s++) {
-            int off = base + s * channels;
-            // dk_s = sum over t >= s of ds[t][s] q_t ; dv_s = sum over t >= s of (weight after dropout) dOut_t
-            if (dk != null) accumulateRows(ds, s * time + s, time, s, time - 1, q, base, channels, hs, dk, off);
-            if (dv != null) accumulateWeightedOutputs(att, dropMask, attBase, s, time, dOut, base, channels, hs, dv, off);
+            int off = base + s * channels, rows = time - s, from = base + s * channels;
+            if (dk != null) accumulate(ds, s * time + s, time, q, from, channels, rows, hs, dk, off);
+            if (dv != null) accumulate(w, wBase + s * time + s, time, dOut, from, channels, rows, hs, dv, off);
         }
+    }
+
+    /** y[yOff + d] += sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride + d], for d < hs. */
+    private static void accumulate(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n, int hs,
+                                   float[] y, int yOff) {
+        int d0 = 0;
+        for (; d0 + L <= hs; d0 += L) {
+            weightedSum(coef, c, cStride, x, xOff + d0, xStride, n).add(FloatVector.fromArray(S, y, yOff + d0)).intoArray(y, yOff + d0);
+        }
+        for (int d = d0; d < hs; d++) y[yOff + d] += scalarSum(coef, c, cStride, x, xOff + d, xStride, n);
     }
 
     /**
-     * y[yOff + d] += sum over r in [r0, r1] of coef[cOff + (r - r0) * cStride] * x[base + r * channels + d], for d < hs.
+     * The vector sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride ...+ L). Four partial sums,
+     * so that each FMA need not wait for the one before (their latency, not their number, would set the pace).
      */
-    private static void accumulateRows(float[] coef, int cOff, int cStride, int r0, int r1, float[] x, int base,
-                                       int channels, int hs, float[] y, int yOff) {
-        int d0 = 0;
-        for (; d0 + L <= hs; d0 += L) {
-            FloatVector acc = FloatVector.zero(S);
-            int c = cOff;
-            for (int r = r0; r <= r1; r++, c += cStride) {
-                acc = FloatVector.fromArray(S, x, base + r * channels + d0).fma(FloatVector.broadcast(S, coef[c]), acc);
-            }
-            acc.add(FloatVector.fromArray(S, y, yOff + d0)).intoArray(y, yOff + d0);
+    private static FloatVector weightedSum(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            int ci = c + i * cStride, xi = xOff + i * xStride;
+            a0 = FloatVector.fromArray(S, x, xi).fma(FloatVector.broadcast(S, coef[ci]), a0);
+            a1 = FloatVector.fromArray(S, x, xi + xStride).fma(FloatVector.broadcast(S, coef[ci + cStride]), a1);
+            a2 = FloatVector.fromArray(S, x, xi + 2 * xStride).fma(FloatVector.broadcast(S, coef[ci + 2 * cStride]), a2);
+            a3 = FloatVector.fromArray(S, x, xi + 3 * xStride).fma(FloatVector.broadcast(S, coef[ci + 3 * cStride]), a3);
         }
-        for (int d = d0; d < hs; d++) {
-            float sum = 0f;
-            int c = cOff;
-            for (int r = r0; r <= r1; r++, c += cStride) sum = Math.fma(coef[c], x[base + r * channels + d], sum);
-            y[yOff + d] += sum;
-        }
+        for (; i < n; i++) a0 = FloatVector.fromArray(S, x, xOff + i * xStride).fma(FloatVector.broadcast(S, coef[c + i * cStride]), a0);
+        return a0.add(a1).add(a2.add(a3));
     }
 
-    private static void accumulateWeightedOutputs(float[] att, float[] dropMask, int attBase, int s, int time,
-                                                  float[] dOut, int base, int channels, int hs, float[] dv, int off) {
-        int d0 = 0;
-        for (; d0 + L <= hs; d0 += L) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int t = s; t < time; t++) {
-                int a = attBase + t * time + s;
-                float w = dropMask == null ? att[a] : att[a] * dropMask[a];
-                acc = FloatVector.fromArray(S, dOut, base + t * channels + d0).fma(FloatVector.broadcast(S, w), acc);
-            }
-            acc.add(FloatVector.fromArray(S, dv, off + d0)).intoArray(dv, off + d0);
-        }
-        for (int d = d0; d < hs; d++) {
-            float sum = 0f;
-            for (int t = s; t < time; t++) {
-                int a = attBase + t * time + s;
-                float w = dropMask == null ? att[a] : att[a] * dropMask[a];
-                sum = Math.fma(w, dOut[base + t * channels + d], sum);
-            }
-            dv[off + d] += sum;
-        }
+    /** The same sum for one column (head sizes that are not a whole number of vectors). */
+    private static float scalarSum(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) sum = Math.fma(coef[c + i * cStride], x[xOff + i * xStride], sum);
+        return sum;
     }
 
     /**
@@ -156,26 +136,12 @@ final class SimdAttention {
         for (int h = 0; h < heads; h++) {
             int off = h * hs;
             for (int s0 = 0; s0 < positions; s0 += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int d = off; d < off + hs; d++) {
-                    acc = FloatVector.fromArray(S, keysT, d * stride + s0).fma(FloatVector.broadcast(S, q[d] * scale), acc);
-                }
-                acc.intoArray(scores, s0);
+                weightedSum(q, off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
             }
             softmaxRow(scores, positions, scores, 0, positions);
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int s = 0; s < positions; s++) {
-                    acc = FloatVector.fromArray(S, values, s * channels + off + d0).fma(FloatVector.broadcast(S, scores[s]), acc);
-                }
-                acc.intoArray(out, off + d0);
-            }
-            for (int d = off + d0; d < off + hs; d++) {
-                float o = 0f;
-                for (int s = 0; s < positions; s++) o = Math.fma(scores[s], values[s * channels + d], o);
-                out[d] = o;
-            }
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, off + d0);
+            for (int d = off + d0; d < off + hs; d++) out[d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
     }
 
