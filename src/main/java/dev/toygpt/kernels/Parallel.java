@@ -77,7 +77,7 @@ public final class Parallel {
                 pending.set(parts - 1);
                 for (int i = 1; i < parts; i++) pool[i - 1].wake();
                 runPart(0);
-                while (pending.get() != 0) Thread.onSpinWait();
+                for (int spins = 1; pending.get() != 0; spins++) pause(spins);
                 Throwable f = failure;
                 if (f instanceof RuntimeException e) throw e;
                 if (f instanceof Error e) throw e;
@@ -99,6 +99,15 @@ public final class Parallel {
             for (Worker w : pool) w.stop = true;
             for (Worker w : pool) LockSupport.unpark(w);
         }
+    }
+
+    /**
+     * One turn of a busy wait. Now and then it lets another thread run: with more threads than cores, the
+     * thread being waited for may be waiting for this core.
+     */
+    private static void pause(int spins) {
+        if ((spins & 63) == 0) Thread.yield();
+        else Thread.onSpinWait();
     }
 
     private static final class Worker extends Thread {
@@ -126,9 +135,9 @@ public final class Parallel {
             int seen = 0;
             while (!stop) {
                 long idleSince = System.nanoTime();
-                while (ticket == seen && !stop) {
+                for (int spins = 1; ticket == seen && !stop; spins++) {
                     if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                        Thread.onSpinWait();
+                        pause(spins);
                     } else {
                         sleeping = true;
                         if (ticket == seen && !stop) LockSupport.park(this);

@@ -28,8 +28,8 @@ public class KernelBenchmarks {
     /** A matrix product C(M,N) = A(M,K)·B(K,N) in one of the three layouts a Linear layer uses. */
     @State(Scope.Benchmark)
     public static class MatMulState {
-        /** M x K x N: seed and baby Linear layers (B*T rows) and the classic square benchmark. */
-        @Param({"512x64x64", "512x64x256", "512x256x64", "768x128x512", "768x512x128", "1024x1024x1024"})
+        /** M x K x N: seed, baby and lecture Linear layers (B*T rows) and the classic square benchmark. */
+        @Param({"512x64x64", "512x64x256", "512x256x64", "768x128x512", "768x512x128", "16384x384x1536", "16384x1536x384", "1024x1024x1024"})
         public String shape;
         @Param({"forward", "input-grad", "weight-grad"})
         public String layout;
