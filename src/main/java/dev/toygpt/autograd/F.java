@@ -3,6 +3,7 @@ package dev.toygpt.autograd;
 import dev.toygpt.kernels.Activations;
 import dev.toygpt.kernels.Attention;
 import dev.toygpt.kernels.CrossEntropy;
+import dev.toygpt.kernels.Dropout;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Softmax;
@@ -211,15 +212,15 @@ public final class F {
     /** Zeroes each element with probability p and scales the rest by 1/(1-p); identity when p == 0. */
     public static Tensor dropout(Tensor x, float p, Rng rng) {
         if (p == 0f) return x;
-        long maskSeed = rng.state(); // the mask is drawn again in backward instead of being kept
-        float[] mask = dropoutMask(x.size(), p, rng);
+        long maskSeed = rng.nextLong(); // the mask is drawn again in backward instead of being kept
+        float[] mask = dropoutMask(x.size(), p, maskSeed);
         float[] in = x.data();
         float[] y = BufferPool.floats(in.length);
         for (int i = 0; i < y.length; i++) y[i] = in[i] * mask[i];
         BufferPool.giveBack(mask);
         Tensor[] ins = {x};
         return Tensor.result(y, x.shape(), ins, d -> {
-            float[] again = dropoutMask(d.length, p, new Rng(maskSeed));
+            float[] again = dropoutMask(d.length, p, maskSeed);
             float[] dx = x.gradForUpdate();
             for (int i = 0; i < d.length; i++) dx[i] += d[i] * again[i];
             BufferPool.giveBack(again);
@@ -239,13 +240,13 @@ public final class F {
         if (c % heads != 0) throw new IllegalArgumentException("attention: " + c + " channels not divisible by " + heads + " heads");
         float[] out = BufferPool.floats(q.size());
         float[] att = BufferPool.floats(b * heads * t * t);
-        long maskSeed = dropout == 0f ? 0 : rng.state(); // the dropout mask is drawn again in backward, not kept
-        float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, rng);
+        long maskSeed = dropout == 0f ? 0 : rng.nextLong(); // the dropout mask is drawn again in backward, not kept
+        float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, maskSeed);
         Attention.forward(q.data(), k.data(), v.data(), out, att, mask, b, t, c, heads);
         BufferPool.giveBack(mask);
         Tensor[] ins = {q, k, v};
         return Tensor.result(out, q.shape(), ins, dOut -> {
-            float[] again = dropout == 0f ? null : dropoutMask(att.length, dropout, new Rng(maskSeed));
+            float[] again = dropout == 0f ? null : dropoutMask(att.length, dropout, maskSeed);
             Attention.backward(q.data(), k.data(), v.data(), att, again, dOut,
                     q.requiresGrad() ? q.gradForUpdate() : null,
                     k.requiresGrad() ? k.gradForUpdate() : null,
@@ -332,10 +333,9 @@ public final class F {
         });
     }
 
-    private static float[] dropoutMask(int n, float p, Rng rng) {
-        float keep = 1f / (1f - p);
+    private static float[] dropoutMask(int n, float p, long seed) {
         float[] mask = BufferPool.floats(n);
-        for (int i = 0; i < n; i++) mask[i] = rng.nextFloat() < p ? 0f : keep;
+        Dropout.mask(mask, n, p, seed);
         return mask;
     }
 

@@ -1,0 +1,32 @@
+package dev.toygpt.kernels;
+
+/**
+ * Dropout masks drawn from a seed and each element's index (a counter-based generator): element i is
+ * dropped when a hash of (seed, i) falls below p. Any part of a mask can be drawn on its own, so threads
+ * share the work, the mask does not depend on how they share it, and the backward pass draws the same mask
+ * again from the seed alone instead of keeping it.
+ */
+public final class Dropout {
+    private Dropout() {}
+
+    /** mask[0..n) = 0 (dropped, probability p) or 1/(1-p) (kept). */
+    public static void mask(float[] mask, int n, float p, long seed) {
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        float keep = 1f / (1f - p);
+        int threshold = (int) Math.ceil(p * (double) (1 << 24)); // dropped when the 24-bit draw is below it
+        Parallel.forRange(n, 16, (start, end) -> {
+            for (int i = start; i < end; i++) {
+                int draw = (int) (mix(seed + (i + 1L) * 0x9E3779B97F4A7C15L) >>> 40);
+                int kept = (threshold - 1 - draw) >>> 31; // 1 when draw >= threshold, without a branch to mispredict
+                mask[i] = kept * keep;
+            }
+        });
+    }
+
+    /** SplitMix64's finaliser: every bit of the result depends on every bit of z. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

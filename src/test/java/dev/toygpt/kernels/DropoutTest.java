@@ -1,0 +1,70 @@
+package dev.toygpt.kernels;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DropoutTest {
+    private final int defaultThreads = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(defaultThreads);
+    }
+
+    private static float[] mask(int n, float p, long seed) {
+        float[] m = new float[n];
+        Dropout.mask(m, n, p, seed);
+        return m;
+    }
+
+    @Test
+    void dropsAboutAFractionPAndScalesTheRest() {
+        int n = 200_000;
+        for (float p : new float[]{0.1f, 0.2f, 0.5f, 0.9f}) {
+            float[] m = mask(n, p, 42);
+            int dropped = 0;
+            for (float v : m) {
+                if (v == 0f) dropped++;
+                else assertEquals(1f / (1f - p), v, 0f);
+            }
+            // binomial standard deviation is below 0.0012 here; allow five of them
+            assertEquals(p, dropped / (double) n, 0.006, "p=" + p);
+        }
+        for (float v : mask(1000, 0f, 7)) assertEquals(1f, v, 0f);
+    }
+
+    @Test
+    void theSameSeedGivesTheSameMaskWhateverTheThreadCount() {
+        Parallel.setThreads(1);
+        float[] one = mask(100_003, 0.2f, 99);
+        Parallel.setThreads(3);
+        assertArrayEquals(one, mask(100_003, 0.2f, 99));
+        assertFalse(java.util.Arrays.equals(one, mask(100_003, 0.2f, 100)), "another seed, another mask");
+    }
+
+    @Test
+    void neighbouringElementsAndSeedsAreNotCorrelated() {
+        // drop decisions of element i and i+1, and of seeds s and s+1, agree as often as independent coins would
+        int n = 100_000;
+        float[] a = mask(n, 0.5f, 1), b = mask(n, 0.5f, 2);
+        int sameNext = 0, sameSeed = 0;
+        for (int i = 0; i + 1 < n; i++) {
+            if ((a[i] == 0f) == (a[i + 1] == 0f)) sameNext++;
+            if ((a[i] == 0f) == (b[i] == 0f)) sameSeed++;
+        }
+        assertEquals(0.5, sameNext / (double) n, 0.01);
+        assertEquals(0.5, sameSeed / (double) n, 0.01);
+    }
+
+    @Test
+    void rejectsAProbabilityOutsideZeroToOne() {
+        var e = assertThrows(IllegalArgumentException.class, () -> mask(10, 1f, 0));
+        assertTrue(e.getMessage().contains("[0, 1)"));
+    }
+}
