@@ -49,6 +49,11 @@ public final class BufferPool {
         void close();
     }
 
+    /** True while a pool lends to this thread: a training step, whose gradients nobody keeps past the next step. */
+    static boolean isLending() {
+        return ACTIVE.get() != null;
+    }
+
     /** An array of n floats with unspecified contents: the caller writes every element. */
     static float[] floats(int n) {
         BufferPool pool = ACTIVE.get();

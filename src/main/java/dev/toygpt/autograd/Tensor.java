@@ -18,6 +18,8 @@ public final class Tensor {
     private final int[] shape;
     private final boolean requiresGrad;
     private float[] grad;
+    /** A parameter's gradient array from before zeroGrad(), reused by the next training step's backward pass. */
+    private float[] spareGrad;
 
     // How this tensor was computed: inputs and a function that pushes this.grad into their grads.
     private Tensor[] inputs;
@@ -98,11 +100,22 @@ public final class Tensor {
 
     /** The gradient array, created as zeros on first use; operations accumulate into it. */
     float[] gradForUpdate() {
-        if (grad == null) grad = backwardFn != null ? BufferPool.zeros(data.length) : new float[data.length];
+        if (grad == null) {
+            if (backwardFn != null) {
+                grad = BufferPool.zeros(data.length);
+            } else if (spareGrad != null && BufferPool.isLending()) {
+                grad = spareGrad;
+                spareGrad = null;
+                Arrays.fill(grad, 0f);
+            } else {
+                grad = new float[data.length];
+            }
+        }
         return grad;
     }
 
     public void zeroGrad() {
+        if (grad != null && backwardFn == null) spareGrad = grad;
         grad = null;
     }
 

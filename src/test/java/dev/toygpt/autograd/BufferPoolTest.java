@@ -63,6 +63,30 @@ class BufferPoolTest {
     }
 
     @Test
+    void parameterGradientsAreReusedByTheNextPooledStepOnly() {
+        Rng rng = new Rng(9);
+        Tensor x = param(rng, 8, 300), w = param(rng, 300, 300);
+        BufferPool pool = new BufferPool();
+        float[] first;
+        try (var lent = pool.lend()) {
+            F.sum(F.linear(x, w, null)).backward();
+        }
+        first = w.grad();
+        float[] expected = first.clone();
+        w.zeroGrad();
+        try (var lent = pool.lend()) {
+            F.sum(F.linear(x, w, null)).backward();
+        }
+        assertTrue(first == w.grad(), "a training step reuses the parameter's gradient array");
+        assertArrayEquals(expected, w.grad(), "and starts it from zero");
+        // outside a training step, a gradient someone may still hold is never overwritten
+        float[] held = w.grad();
+        w.zeroGrad();
+        F.sum(F.linear(x, w, null)).backward();
+        assertTrue(held != w.grad());
+    }
+
+    @Test
     void aTensorSharingAnotherOnesArrayDoesNotGiveItBack() {
         Rng rng = new Rng(8);
         Tensor x = param(rng, 4, 300), w = param(rng, 300, 300), r = param(rng, 2, 600);
