@@ -29,31 +29,49 @@ public final class LayerNorm {
         });
     }
 
+    /** Rows per block of the backward pass: a fixed number, so that sums do not depend on the thread count. */
+    private static final int BACKWARD_BLOCK = 64;
+
     /**
      * Accumulates dx, dWeight, dBias. With xhat = (x - mean) * rstd and g = dy * weight:
-     * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+     * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)). Threads take blocks of rows; each block sums its
+     * part of dWeight and dBias apart, and the blocks' sums are added in block order at the end.
      */
     public static void backward(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy,
                                 float[] dx, float[] dWeight, float[] dBias, int rows, int n) {
-        for (int r = 0; r < rows; r++) {
-            int off = r * n;
-            float m = mean[r], s = rstd[r];
-            float gMean = 0f, gxMean = 0f;
-            for (int j = 0; j < n; j++) {
-                float xhat = (x[off + j] - m) * s;
-                float g = dy[off + j] * weight[j];
-                gMean += g;
-                gxMean += g * xhat;
-                if (dWeight != null) dWeight[j] += dy[off + j] * xhat;
-                if (dBias != null) dBias[j] += dy[off + j];
+        int blocks = (rows + BACKWARD_BLOCK - 1) / BACKWARD_BLOCK;
+        float[] partial = new float[blocks * 2 * n]; // per block: dWeight part, then dBias part
+        Parallel.forRange(blocks, 16L * BACKWARD_BLOCK * n, (start, end) -> {
+            for (int blk = start; blk < end; blk++) {
+                int pw = blk * 2 * n, pb = pw + n;
+                for (int r = blk * BACKWARD_BLOCK; r < Math.min(rows, (blk + 1) * BACKWARD_BLOCK); r++) {
+                    int off = r * n;
+                    float m = mean[r], s = rstd[r];
+                    float gMean = 0f, gxMean = 0f;
+                    for (int j = 0; j < n; j++) {
+                        float xhat = (x[off + j] - m) * s;
+                        float g = dy[off + j] * weight[j];
+                        gMean += g;
+                        gxMean += g * xhat;
+                        partial[pw + j] += dy[off + j] * xhat;
+                        partial[pb + j] += dy[off + j];
+                    }
+                    gMean /= n;
+                    gxMean /= n;
+                    if (dx == null) continue;
+                    for (int j = 0; j < n; j++) {
+                        float xhat = (x[off + j] - m) * s;
+                        float g = dy[off + j] * weight[j];
+                        dx[off + j] += s * (g - gMean - xhat * gxMean);
+                    }
+                }
             }
-            gMean /= n;
-            gxMean /= n;
-            if (dx == null) continue;
+        });
+        for (int blk = 0; blk < blocks; blk++) {
+            int pw = blk * 2 * n, pb = pw + n;
             for (int j = 0; j < n; j++) {
-                float xhat = (x[off + j] - m) * s;
-                float g = dy[off + j] * weight[j];
-                dx[off + j] += s * (g - gMean - xhat * gxMean);
+                if (dWeight != null) dWeight[j] += partial[pw + j];
+                if (dBias != null) dBias[j] += partial[pb + j];
             }
         }
     }

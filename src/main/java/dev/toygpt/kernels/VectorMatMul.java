@@ -34,6 +34,7 @@ final class VectorMatMul {
      * which must hold {@link #packedSize} floats.
      */
     static float[] packB(float[] b, int k, int n, float[] packed) {
+        if (n == PANEL) return b; // one panel: B is already laid out so
         int panels = n / PANEL;
         for (int p = 0; p < k; p++) {
             for (int q = 0; q < panels; q++) {

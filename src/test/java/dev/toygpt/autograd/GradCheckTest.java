@@ -501,12 +501,15 @@ class GradCheckTest {
                 for (Tensor p : new Tensor[]{q, k, v}) p.zeroGrad();
                 Tensor att = F.causalSelfAttention(q, k, v, heads, 0.1f, new Rng(8));
                 F.sum(F.mul(att, Tensor.of(Arrays.copyOf(a, bt * t * c), bt, t, c))).backward();
-                Tensor ln = F.layerNorm(Tensor.of(lnX, 512, 256), Tensor.of(filled(256, 1.5f), 256),
-                        Tensor.of(filled(256, 0.1f), 256), 1e-5f);
+                Tensor lnIn = Tensor.parameter(lnX.clone(), 512, 256), lnW = Tensor.parameter(filled(256, 1.5f), 256),
+                        lnB = Tensor.parameter(filled(256, 0.1f), 256);
+                Tensor ln = F.layerNorm(lnIn, lnW, lnB, 1e-5f);
+                F.sum(F.mul(ln, Tensor.of(Arrays.copyOf(a, 512 * 256), 512, 256))).backward();
                 results[run] = new float[][]{c1, c2, c3, att.data(), q.grad().clone(), k.grad().clone(),
-                        v.grad().clone(), ln.data()};
+                        v.grad().clone(), ln.data(), lnIn.grad(), lnW.grad(), lnB.grad()};
             }
-            String[] names = {"matmul", "matmulTransA", "matmulTransB", "attention", "dq", "dk", "dv", "layerNorm"};
+            String[] names = {"matmul", "matmulTransA", "matmulTransB", "attention", "dq", "dk", "dv", "layerNorm",
+                    "layerNorm dx", "layerNorm dweight", "layerNorm dbias"};
             for (int i = 0; i < names.length; i++) {
                 assertArrayEquals(results[0][i], results[1][i], names[i] + " differs between 1 and 2 threads");
             }
