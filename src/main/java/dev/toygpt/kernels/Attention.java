@@ -22,7 +22,7 @@ public final class Attention {
         if (MatMul.SIMD) {
             Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
-                float[] kt = new float[hs * tPad], scores = new float[tPad];
+                float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     SimdAttention.forwardHead(q, k, v, out, att, dropMask, base, bh * time * time, time, channels, hs, scale, kt, scores);
@@ -75,7 +75,7 @@ public final class Attention {
         if (MatMul.SIMD) {
             Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
-                float[] vt = new float[hs * tPad], dw = new float[tPad], ds = new float[time * time];
+                float[] vt = new float[hs * tPad], dw = new float[SimdAttention.GROUP * tPad], ds = new float[time * time];
                 float[] dropped = dropMask == null ? null : new float[time * time];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;

@@ -22,21 +22,49 @@ final class SimdAttention {
         return (time + L - 1) / L * L;
     }
 
-    /** Forward pass of one (batch, head): att rows get the softmax weights, out this head's columns. */
+    /** Queries (forward) and keys (backward) are taken this many at a time, sharing each vector they load. */
+    static final int GROUP = 4;
+
+    /**
+     * Forward pass of one (batch, head): att rows get the softmax weights, out this head's columns.
+     *
+     * @param scores GROUP * paddedTime(time) floats of scratch
+     */
     static void forwardHead(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
                             int base, int attBase, int time, int channels, int hs, float scale,
                             float[] kt, float[] scores) {
         int tPad = paddedTime(time);
         transposePadded(k, base, channels, hs, time, tPad, kt);
-        for (int t = 0; t < time; t++) {
+        int t0 = 0;
+        for (; t0 + GROUP <= time; t0 += GROUP) {
+            int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
+            // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
+            for (int s0 = 0; s0 < keys; s0 += L) weightedSum4(q, qOff, channels, 1, kt, s0, tPad, hs, scores, s0, tPad, scale, false);
+            for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time);
+            // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
+            float[] w = att;
+            int wOff = row, wRow = time;
+            if (dropMask != null) {
+                for (int r = 0; r < GROUP; r++) {
+                    for (int s = 0; s < keys; s++) scores[r * tPad + s] = att[row + r * time + s] * dropMask[row + r * time + s];
+                }
+                w = scores;
+                wOff = 0;
+                wRow = tPad;
+            }
+            int d0 = 0;
+            for (; d0 + L <= hs; d0 += L) weightedSum4(w, wOff, wRow, 1, v, base + d0, channels, keys, out, qOff + d0, channels, 1f, false);
+            for (int r = 0; r < GROUP; r++) {
+                for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(w, wOff + r * wRow, 1, v, base + d, channels, keys);
+            }
+        }
+        for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
             int row = attBase + t * time;
-            // scores[s] = q_t · k_s / sqrt(hs) for s <= t, a vector of keys at a time
             for (int s0 = 0; s0 <= t; s0 += L) {
                 weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
             }
-            softmaxRow(scores, t + 1, att, row, time);
-            // out_t = sum over s <= t of (weight, after dropout) * v_s
+            softmaxRow(scores, 0, t + 1, att, row, time);
             float[] w = att;
             int wOff = row;
             if (dropMask != null) {
@@ -53,8 +81,10 @@ final class SimdAttention {
     /**
      * Backward pass of one (batch, head). First, query by query: the gradient of the weights (dOut_t · v_s),
      * through dropout and softmax to the scores (kept in ds), and dq_t. Then, key by key, the columns of ds
-     * and of the weights give dk_s and dv_s.
+     * and of the weights give dk_s and dv_s. Rows of ds and dropped are zero past their query, so groups of
+     * queries or keys can run over the same range.
      *
+     * @param dw      GROUP * paddedTime(time) floats of scratch
      * @param dropped (T, T) scratch for the weights after dropout, when there is dropout
      */
     static void backwardHead(float[] q, float[] k, float[] v, float[] att, float[] dropMask, float[] dOut,
@@ -62,32 +92,107 @@ final class SimdAttention {
                              int hs, float scale, float[] vt, float[] dw, float[] ds, float[] dropped) {
         int tPad = paddedTime(time);
         transposePadded(v, base, channels, hs, time, tPad, vt);
-        for (int t = 0; t < time; t++) {
+        int t0 = 0;
+        for (; t0 + GROUP <= time; t0 += GROUP) {
+            int oOff = base + t0 * channels, keys = t0 + GROUP;
+            for (int s0 = 0; s0 < keys; s0 += L) weightedSum4(dOut, oOff, channels, 1, vt, s0, tPad, hs, dw, s0, tPad, 1f, false);
+            for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped);
+            if (dq != null) {
+                int d0 = 0;
+                for (; d0 + L <= hs; d0 += L) weightedSum4(ds, t0 * time, time, 1, k, base + d0, channels, keys, dq, oOff + d0, channels, 1f, true);
+                for (int r = 0; r < GROUP; r++) {
+                    for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
+                }
+            }
+        }
+        for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
-            int row = attBase + t * time;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
-            // through dropout, then the softmax: d score = w * (d w - sum(d w * w)), scaled like the scores
-            float dot = 0f;
-            for (int s = 0; s <= t; s++) {
-                float g = dropMask == null ? dw[s] : dw[s] * dropMask[row + s];
-                dw[s] = g;
-                dot += g * att[row + s];
-            }
-            int dsRow = t * time;
-            for (int s = 0; s <= t; s++) ds[dsRow + s] = att[row + s] * (dw[s] - dot) * scale;
-            if (dropMask != null) {
-                for (int s = 0; s <= t; s++) dropped[dsRow + s] = att[row + s] * dropMask[row + s];
-            }
-            if (dq != null) accumulate(ds, dsRow, 1, k, base, channels, t + 1, hs, dq, oOff);
+            scoreGradientRow(dw, 0, att, dropMask, attBase, t, time, scale, ds, dropped);
+            if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
         }
         // dk_s = sum over t >= s of ds[t][s] q_t ; dv_s = sum over t >= s of (weight after dropout) dOut_t
         float[] w = dropMask == null ? att : dropped;
         int wBase = dropMask == null ? attBase : 0;
-        for (int s = 0; s < time; s++) {
-            int off = base + s * channels, rows = time - s, from = base + s * channels;
-            if (dk != null) accumulate(ds, s * time + s, time, q, from, channels, rows, hs, dk, off);
-            if (dv != null) accumulate(w, wBase + s * time + s, time, dOut, from, channels, rows, hs, dv, off);
+        int s = 0;
+        for (; s + GROUP <= time; s += GROUP) {
+            int off = base + s * channels, rows = time - s;
+            if (dk != null) accumulate4(ds, s * time + s, time, q, off, channels, rows, hs, dk, off);
+            if (dv != null) accumulate4(w, wBase + s * time + s, time, dOut, off, channels, rows, hs, dv, off);
         }
+        for (; s < time; s++) {
+            int off = base + s * channels, rows = time - s;
+            if (dk != null) accumulate(ds, s * time + s, time, q, off, channels, rows, hs, dk, off);
+            if (dv != null) accumulate(w, wBase + s * time + s, time, dOut, off, channels, rows, hs, dv, off);
+        }
+    }
+
+    /**
+     * Query t: from the gradient of its weights (dw[dwOff..], before dropout is undone) to the gradient of its
+     * scores, through dropout and softmax: ds = w * (dw - sum(dw * w)) * scale. Also keeps the weights after
+     * dropout. Both rows are zero past t.
+     */
+    private static void scoreGradientRow(float[] dw, int dwOff, float[] att, float[] dropMask, int attBase, int t,
+                                         int time, float scale, float[] ds, float[] dropped) {
+        int row = attBase + t * time, dsRow = t * time;
+        float dot = 0f;
+        for (int s = 0; s <= t; s++) {
+            float g = dropMask == null ? dw[dwOff + s] : dw[dwOff + s] * dropMask[row + s];
+            dw[dwOff + s] = g;
+            dot += g * att[row + s];
+        }
+        for (int s = 0; s <= t; s++) ds[dsRow + s] = att[row + s] * (dw[dwOff + s] - dot) * scale;
+        java.util.Arrays.fill(ds, dsRow + t + 1, dsRow + time, 0f);
+        if (dropMask != null) {
+            for (int s = 0; s <= t; s++) dropped[dsRow + s] = att[row + s] * dropMask[row + s];
+            java.util.Arrays.fill(dropped, dsRow + t + 1, dsRow + time, 0f);
+        }
+    }
+
+    /**
+     * Four keys at a time: y[yOff + r * xStride + d] += sum over i < n of coef[c + r + i * cStride] * x[xOff + i * xStride + d].
+     */
+    private static void accumulate4(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n, int hs,
+                                    float[] y, int yOff) {
+        int d0 = 0;
+        for (; d0 + L <= hs; d0 += L) weightedSum4(coef, c, 1, cStride, x, xOff + d0, xStride, n, y, yOff + d0, xStride, 1f, true);
+        for (int r = 0; r < GROUP; r++) {
+            for (int d = d0; d < hs; d++) y[yOff + r * xStride + d] += scalarSum(coef, c + r, cStride, x, xOff + d, xStride, n);
+        }
+    }
+
+    /**
+     * Four weighted sums of the same vectors: for r < 4, y[yOff + r * yRow ...+ L) (+)= scale * sum over i < n
+     * of coef[c + r * cRow + i * cStep] * x[xOff + i * xStep ...+ L). Each vector of x is loaded once for all
+     * four, and the four sums are independent chains of FMAs.
+     */
+    private static void weightedSum4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                                     float[] y, int yOff, int yRow, float scale, boolean accumulate) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            FloatVector xi = FloatVector.fromArray(S, x, xOff + i * xStep);
+            int ci = c + i * cStep;
+            a0 = xi.fma(FloatVector.broadcast(S, coef[ci]), a0);
+            a1 = xi.fma(FloatVector.broadcast(S, coef[ci + cRow]), a1);
+            a2 = xi.fma(FloatVector.broadcast(S, coef[ci + 2 * cRow]), a2);
+            a3 = xi.fma(FloatVector.broadcast(S, coef[ci + 3 * cRow]), a3);
+        }
+        if (scale != 1f) {
+            a0 = a0.mul(scale);
+            a1 = a1.mul(scale);
+            a2 = a2.mul(scale);
+            a3 = a3.mul(scale);
+        }
+        if (accumulate) {
+            a0 = a0.add(FloatVector.fromArray(S, y, yOff));
+            a1 = a1.add(FloatVector.fromArray(S, y, yOff + yRow));
+            a2 = a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow));
+            a3 = a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow));
+        }
+        a0.intoArray(y, yOff);
+        a1.intoArray(y, yOff + yRow);
+        a2.intoArray(y, yOff + 2 * yRow);
+        a3.intoArray(y, yOff + 3 * yRow);
     }
 
     /** y[yOff + d] += sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride + d], for d < hs. */
@@ -138,20 +243,20 @@ final class SimdAttention {
             for (int s0 = 0; s0 < positions; s0 += L) {
                 weightedSum(q, off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
             }
-            softmaxRow(scores, positions, scores, 0, positions);
+            softmaxRow(scores, 0, positions, scores, 0, positions);
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, off + d0);
             for (int d = off + d0; d < off + hs; d++) out[d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
     }
 
-    /** att[row + s] = softmax of scores[0..n) for s < n, 0 for the masked positions n..time. */
-    private static void softmaxRow(float[] scores, int n, float[] att, int row, int time) {
+    /** att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. */
+    private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int s = 0; s < n; s++) max = Math.max(max, scores[s]);
+        for (int s = 0; s < n; s++) max = Math.max(max, scores[sOff + s]);
         float sum = 0f;
         for (int s = 0; s < n; s++) {
-            float e = (float) Math.exp(scores[s] - max);
+            float e = (float) Math.exp(scores[sOff + s] - max);
             att[row + s] = e;
             sum += e;
         }
