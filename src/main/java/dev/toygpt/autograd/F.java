@@ -59,8 +59,7 @@ public final class F {
         }
         int rows = x.size() / in;
         float[] y = BufferPool.floats(rows * outF);
-        MatMul.matmulTransB(x.data(), weight.data(), y, rows, in, outF, false);
-        if (bias != null) MatMul.addBias(y, bias.data(), rows, outF);
+        MatMul.linear(x.data(), weight.data(), bias == null ? null : bias.data(), y, rows, in, outF);
         int[] shape = x.shape();
         shape[shape.length - 1] = outF;
         Tensor[] ins = {x, weight, bias};
@@ -78,8 +77,7 @@ public final class F {
         }
         int rows = x.size() / in;
         float[] y = BufferPool.floats(rows * outF);
-        MatMul.matmulTransB(x.data(), weight.data(), y, rows, in, outF, false);
-        if (bias != null) MatMul.addBias(y, bias.data(), rows, outF);
+        MatMul.linear(x.data(), weight.data(), bias == null ? null : bias.data(), y, rows, in, outF);
         Activations.leakyRelu(y, y, 0f);
         int[] shape = x.shape();
         shape[shape.length - 1] = outF;
@@ -239,6 +237,11 @@ public final class F {
         }
         if (c % heads != 0) throw new IllegalArgumentException("attention: " + c + " channels not divisible by " + heads + " heads");
         float[] out = BufferPool.floats(q.size());
+        boolean backwardFollows = GradMode.isEnabled() && (q.requiresGrad() || k.requiresGrad() || v.requiresGrad());
+        if (!backwardFollows && dropout == 0f) { // nothing needs the (B, H, T, T) weights after this
+            Attention.forward(q.data(), k.data(), v.data(), out, null, null, b, t, c, heads);
+            return Tensor.of(out, q.shape());
+        }
         float[] att = BufferPool.floats(b * heads * t * t);
         long maskSeed = dropout == 0f ? 0 : rng.nextLong(); // the dropout mask is drawn again in backward, not kept
         float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, maskSeed);

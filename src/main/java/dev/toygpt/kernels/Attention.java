@@ -12,7 +12,8 @@ public final class Attention {
     private Attention() {}
 
     /**
-     * @param att      (B, H, T, T) receives the attention weights after softmax, kept for backward
+     * @param att      (B, H, T, T) receives the attention weights after softmax, kept for backward; null when
+     *                 no backward pass follows: then only one head's (T, T) weights exist at a time, per thread
      * @param dropMask (B, H, T, T) dropout multipliers (0 or 1/(1-p)) applied to the weights, or null
      */
     public static void forward(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
@@ -23,42 +24,45 @@ public final class Attention {
             Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
                 float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
+                float[] weights = att != null ? att : new float[time * time];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
-                    SimdAttention.forwardHead(q, k, v, out, att, dropMask, base, bh * time * time, time, channels, hs, scale, kt, scores);
+                    int attBase = att != null ? bh * time * time : 0;
+                    SimdAttention.forwardHead(q, k, v, out, weights, dropMask, base, attBase, time, channels, hs, scale, kt, scores);
                 }
             });
             return;
         }
         Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
             float[] kt = new float[hs * time]; // this head's keys transposed: kt[d * time + s] = k_s[d]
+            float[] weights = att != null ? att : new float[time * time];
             for (int bh = start; bh < end; bh++) {
                 int b = bh / heads, h = bh % heads;
                 int base = b * time * channels + h * hs; // (b, t=0, head h) in q/k/v/out
-                int attBase = bh * time * time;
+                int attBase = att != null ? bh * time * time : 0;
                 transposeHead(k, base, channels, hs, time, kt);
                 for (int t = 0; t < time; t++) {
                     int qOff = base + t * channels;
                     int row = attBase + t * time;
                     // scores of query t against keys 0..t (q_t · k_s, summed over d for all s at once), then softmax
-                    java.util.Arrays.fill(att, row, row + t + 1, 0f);
-                    for (int d = 0; d < hs; d++) Vec.axpy(q[qOff + d] * scale, kt, d * time, att, row, t + 1);
+                    java.util.Arrays.fill(weights, row, row + t + 1, 0f);
+                    for (int d = 0; d < hs; d++) Vec.axpy(q[qOff + d] * scale, kt, d * time, weights, row, t + 1);
                     float max = Float.NEGATIVE_INFINITY;
-                    for (int s = 0; s <= t; s++) max = Math.max(max, att[row + s]);
+                    for (int s = 0; s <= t; s++) max = Math.max(max, weights[row + s]);
                     float sum = 0f;
                     for (int s = 0; s <= t; s++) {
-                        float e = (float) Math.exp(att[row + s] - max);
-                        att[row + s] = e;
+                        float e = (float) Math.exp(weights[row + s] - max);
+                        weights[row + s] = e;
                         sum += e;
                     }
                     float inv = 1f / sum;
-                    for (int s = 0; s <= t; s++) att[row + s] *= inv;
-                    for (int s = t + 1; s < time; s++) att[row + s] = 0f; // masked: the future is not visible
+                    for (int s = 0; s <= t; s++) weights[row + s] *= inv;
+                    for (int s = t + 1; s < time; s++) weights[row + s] = 0f; // masked: the future is not visible
                     // weighted sum of values
                     int oOff = base + t * channels;
                     for (int d = 0; d < hs; d++) out[oOff + d] = 0f;
                     for (int s = 0; s <= t; s++) {
-                        float w = att[row + s];
+                        float w = weights[row + s];
                         if (dropMask != null) w *= dropMask[row + s];
                         if (w != 0f) Vec.axpy(w, v, base + s * channels, out, oOff, hs);
                     }

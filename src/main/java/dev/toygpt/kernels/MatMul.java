@@ -24,28 +24,45 @@ public final class MatMul {
 
     /** C(M,N) = A(M,K) · B(K,N), or C += ... when accumulate. */
     public static void matmul(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        gemm(a, k, 1, b, c, m, k, n, accumulate);
+        gemm(a, k, 1, b, c, m, k, n, accumulate, null);
     }
 
     /** C(M,N) = A(M,K) · B(N,K)ᵀ, or C += ... when accumulate. This is y = x Wᵀ for a PyTorch-layout weight. */
     public static void matmulTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
         float[] bt = scratch(0, k * n);
         transpose(b, bt, n, k);
-        gemm(a, k, 1, bt, c, m, k, n, accumulate);
+        gemm(a, k, 1, bt, c, m, k, n, accumulate, null);
+    }
+
+    /**
+     * A Linear layer: y(rows, out) = x(rows, in) · Wᵀ + bias, W stored (out, in), bias may be null. The bias is
+     * where each row of y starts, so it costs no pass of its own.
+     */
+    public static void linear(float[] x, float[] w, float[] bias, float[] y, int rows, int in, int out) {
+        float[] wt = scratch(0, in * out);
+        transpose(w, wt, out, in);
+        gemm(x, in, 1, wt, y, rows, in, out, false, bias);
     }
 
     /** C(M,N) = A(K,M)ᵀ · B(K,N), or C += ... when accumulate. This is dW = dyᵀ x. */
     public static void matmulTransA(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        gemm(a, 1, m, b, c, m, k, n, accumulate);
+        gemm(a, 1, m, b, c, m, k, n, accumulate, null);
     }
 
-    /** C(M,N) (+)= A·B with A(i,p) = a[i*aRowStride + p*aColStride] and B row-major (K,N). */
-    static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
+    /**
+     * C(M,N) (+)= A·B with A(i,p) = a[i*aRowStride + p*aColStride] and B row-major (K,N). Without accumulate,
+     * each row of C starts from bias(N), or from zeros when bias is null.
+     */
+    static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate,
+                     float[] bias) {
         int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
         float[] packed = SIMD ? VectorMatMul.packB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n))) : null;
         Parallel.forRange(blocks, 2L * ROW_BLOCK * k * n, (start, end) -> {
             int r0 = start * ROW_BLOCK, r1 = Math.min(m, end * ROW_BLOCK);
-            if (!accumulate) Arrays.fill(c, r0 * n, r1 * n, 0f);
+            if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);
+            if (!accumulate && bias != null) {
+                for (int i = r0; i < r1; i++) System.arraycopy(bias, 0, c, i * n, n);
+            }
             if (SIMD) {
                 VectorMatMul.rows(a, aRowStride, aColStride, b, packed, c, r0, r1, k, n);
             } else {
@@ -104,14 +121,6 @@ public final class MatMul {
                     for (int j = j0; j < j1; j++) dst[j * rows + i] = src[row + j];
                 }
             }
-        }
-    }
-
-    /** Adds bias(N) to every row of c(M,N). */
-    public static void addBias(float[] c, float[] bias, int m, int n) {
-        for (int i = 0; i < m; i++) {
-            int row = i * n;
-            for (int j = 0; j < n; j++) c[row + j] += bias[j];
         }
     }
 

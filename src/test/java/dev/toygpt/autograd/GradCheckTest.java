@@ -90,6 +90,18 @@ class GradCheckTest {
         Tensor x = param(rng, 2, 3, 4), w = param(rng, 5, 4), b = param(rng, 5);
         checker.assertGradients("linear with bias", () -> F.linear(x, w, b), x, w, b);
         assertArrayEquals(new int[]{2, 3, 5}, F.linear(x, w, b).shape());
+        // values: y = x Wᵀ + b, at widths that fill whole SIMD panels and leave ragged columns
+        for (int out : new int[]{5, 64, 65, 130}) {
+            Tensor xs = param(rng, 37, 24), ws = param(rng, out, 24), bs = param(rng, out);
+            float[] y = F.linear(xs, ws, bs).data();
+            for (int i = 0; i < 37; i++) {
+                for (int j = 0; j < out; j++) {
+                    double ref = bs.data()[j];
+                    for (int p = 0; p < 24; p++) ref += (double) xs.data()[i * 24 + p] * ws.data()[j * 24 + p];
+                    assertEquals(ref, y[i * out + j], 1e-4, "out=" + out + " (" + i + ", " + j + ")");
+                }
+            }
+        }
     }
 
     @Test
@@ -231,6 +243,22 @@ class GradCheckTest {
         Tensor q = param(rng, 1, t, c), k = param(rng, 1, t, c), v = param(rng, 1, t, c);
         checker.assertGradients("attention t=" + t + " c=" + c + " heads=" + heads + " dropout=" + dropout,
                 () -> F.causalSelfAttention(q, k, v, heads, dropout, new Rng(78)), q, k, v);
+    }
+
+    /** Without gradients the (B, H, T, T) weights are not kept; the outputs must not change. */
+    @ParameterizedTest(name = "t={0}, c={1}, heads={2}")
+    @CsvSource({"5, 8, 2", "37, 64, 4", "20, 48, 2"})
+    void causalSelfAttentionWithoutGradientsGivesTheSameOutputs(int t, int c, int heads) {
+        Rng rng = new Rng(40 + t);
+        Tensor q = param(rng, 3, t, c), k = param(rng, 3, t, c), v = param(rng, 3, t, c);
+        float[] kept = F.causalSelfAttention(q, k, v, heads, 0f, null).data();
+        float[] notKept;
+        try (var off = GradMode.off()) {
+            Tensor out = F.causalSelfAttention(q, k, v, heads, 0f, null);
+            assertFalse(out.requiresGrad());
+            notKept = out.data();
+        }
+        assertArrayEquals(kept, notKept);
     }
 
     @ParameterizedTest(name = "heads={0}, dropout={1}")
