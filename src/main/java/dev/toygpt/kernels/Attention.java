@@ -135,8 +135,9 @@ public final class Attention {
 
     /**
      * Attention of one new position (generation with a key/value cache), all heads: q is (C), keysT holds
-     * the cached keys transposed, (C, stride) with position s in column s and unused columns zero, values
-     * is (positions, C). Writes the heads' outputs side by side into out (C); scores needs stride floats.
+     * the cached keys transposed, (C, stride) with position s in column s (columns from positions on are not
+     * used), values is (positions, C). Writes the heads' outputs side by side into out (C); scores needs
+     * stride floats.
      */
     public static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
                               int positions, int channels, int heads) {

@@ -6,10 +6,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link Attention} with SIMD registers (the JDK's Vector API); loaded only when the module is present.
  *
- * <p>Every product here has the same shape: a vector accumulator that collects {@code scalar x vector-row}
- * terms and is stored once. Scores run along keys (keys transposed, so a row of scores is contiguous);
- * outputs and gradients run along the head's channels. No horizontal sums, no partial vectors per (t, s)
- * pair: one (batch, head) pair costs a few hundred vector instructions per query, not thousands of calls.
+ * <p>Every product here has the same shape: vector accumulators that collect {@code scalar x vector-row}
+ * terms and are stored once. Scores run along keys (keys transposed, so a row of scores is contiguous);
+ * outputs and gradients run along the head's channels. Four queries (or, for dk and dv, four keys) go
+ * together, so each vector loaded serves four accumulators. No horizontal sums, no per-(t, s) calls.
  */
 final class SimdAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -232,7 +232,8 @@ final class SimdAttention {
 
     /**
      * One new query against a key/value cache, all heads: keysT is (channels, stride) (key of position s in
-     * column s, padded columns zero), values is (positions, channels); out gets the heads' outputs side by side.
+     * column s; columns from positions on are read but not used), values is (positions, channels); out gets
+     * the heads' outputs side by side.
      */
     static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
                        int positions, int channels, int heads) {
