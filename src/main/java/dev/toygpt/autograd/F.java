@@ -53,17 +53,10 @@ public final class F {
 
     /** y = x Wᵀ + b with a PyTorch-layout weight (out, in); x is (..., in), bias may be null. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        int in = weight.dim(1), outF = weight.dim(0);
-        if (x.dim(-1) != in) {
-            throw new IllegalArgumentException("linear: input has " + x.dim(-1) + " features, weight expects " + in);
-        }
-        int rows = x.size() / in;
-        float[] y = BufferPool.floats(rows * outF);
-        MatMul.linear(x.data(), weight.data(), bias == null ? null : bias.data(), y, rows, in, outF);
-        int[] shape = x.shape();
-        shape[shape.length - 1] = outF;
-        Tensor[] ins = {x, weight, bias};
-        return Tensor.result(y, shape, ins, dy -> linearBackward(x, weight, bias, dy, rows, in, outF));
+        float[] y = linearValues(x, weight, bias);
+        int rows = x.size() / weight.dim(1);
+        return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias},
+                dy -> linearBackward(x, weight, bias, dy, rows, weight.dim(1), weight.dim(0)));
     }
 
     /**
@@ -71,6 +64,18 @@ public final class F {
      * the gradient passes, elsewhere it stops, so the output alone is enough for the backward pass.
      */
     public static Tensor linearRelu(Tensor x, Tensor weight, Tensor bias) {
+        float[] y = linearValues(x, weight, bias);
+        Activations.leakyRelu(y, y, 0f);
+        int rows = x.size() / weight.dim(1);
+        return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias}, dy -> {
+            float[] dBeforeRelu = BufferPool.zeros(dy.length);
+            Activations.leakyReluBackward(y, dy, dBeforeRelu, 0f); // y > 0 exactly where the input was
+            linearBackward(x, weight, bias, dBeforeRelu, rows, weight.dim(1), weight.dim(0));
+            BufferPool.giveBack(dBeforeRelu);
+        });
+    }
+
+    private static float[] linearValues(Tensor x, Tensor weight, Tensor bias) {
         int in = weight.dim(1), outF = weight.dim(0);
         if (x.dim(-1) != in) {
             throw new IllegalArgumentException("linear: input has " + x.dim(-1) + " features, weight expects " + in);
@@ -78,16 +83,13 @@ public final class F {
         int rows = x.size() / in;
         float[] y = BufferPool.floats(rows * outF);
         MatMul.linear(x.data(), weight.data(), bias == null ? null : bias.data(), y, rows, in, outF);
-        Activations.leakyRelu(y, y, 0f);
+        return y;
+    }
+
+    private static int[] linearShape(Tensor x, Tensor weight) {
         int[] shape = x.shape();
-        shape[shape.length - 1] = outF;
-        Tensor[] ins = {x, weight, bias};
-        return Tensor.result(y, shape, ins, dy -> {
-            float[] dBeforeRelu = BufferPool.zeros(dy.length);
-            Activations.leakyReluBackward(y, dy, dBeforeRelu, 0f); // y > 0 exactly where the input was
-            linearBackward(x, weight, bias, dBeforeRelu, rows, in, outF);
-            BufferPool.giveBack(dBeforeRelu);
-        });
+        shape[shape.length - 1] = weight.dim(0);
+        return shape;
     }
 
     private static void linearBackward(Tensor x, Tensor weight, Tensor bias, float[] dy, int rows, int in, int outF) {

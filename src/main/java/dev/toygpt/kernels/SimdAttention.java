@@ -253,16 +253,7 @@ final class SimdAttention {
 
     /** att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. */
     private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int s = 0; s < n; s++) max = Math.max(max, scores[sOff + s]);
-        float sum = 0f;
-        for (int s = 0; s < n; s++) {
-            float e = (float) Math.exp(scores[sOff + s] - max);
-            att[row + s] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        for (int s = 0; s < n; s++) att[row + s] *= inv;
+        Softmax.softmaxRow(scores, sOff, att, row, n);
         for (int s = n; s < time; s++) att[row + s] = 0f;
     }
 
