@@ -1,7 +1,6 @@
 package dev.toygpt.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -252,24 +251,9 @@ final class SimdAttention {
         }
     }
 
-    /**
-     * att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. The
-     * exponentials are taken a vector at a time (scores has room up to the next whole vector); the sum is
-     * taken in order, so that it does not depend on how the JIT reduces lanes.
-     */
+    /** att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. */
     private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time) {
-        int nPad = (n + L - 1) / L * L;
-        java.util.Arrays.fill(scores, sOff + n, sOff + nPad, Float.NEGATIVE_INFINITY); // the future: weight 0
-        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int s0 = 0; s0 < nPad; s0 += L) max = max.max(FloatVector.fromArray(S, scores, sOff + s0));
-        FloatVector top = FloatVector.broadcast(S, max.reduceLanes(VectorOperators.MAX));
-        for (int s0 = 0; s0 < nPad; s0 += L) {
-            FloatVector.fromArray(S, scores, sOff + s0).sub(top).lanewise(VectorOperators.EXP).intoArray(scores, sOff + s0);
-        }
-        float sum = 0f;
-        for (int s = 0; s < n; s++) sum += scores[sOff + s];
-        float inv = 1f / sum;
-        for (int s = 0; s < n; s++) att[row + s] = scores[sOff + s] * inv;
+        Softmax.softmaxRow(scores, sOff, att, row, n);
         for (int s = n; s < time; s++) att[row + s] = 0f;
     }
 

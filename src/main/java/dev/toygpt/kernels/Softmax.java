@@ -11,8 +11,8 @@ public final class Softmax {
         }
     }
 
-    /** Softmax of one row of length n, from x[xOff..] into out[outOff..]. */
-    private static void softmaxRow(float[] x, int xOff, float[] out, int outOff, int n) {
+    /** Softmax of one row of length n, from x[xOff..] into out[outOff..] (which may be the same place). */
+    static void softmaxRow(float[] x, int xOff, float[] out, int outOff, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) max = Math.max(max, x[xOff + j]);
         float sum = 0f;
