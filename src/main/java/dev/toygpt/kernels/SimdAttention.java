@@ -251,7 +251,11 @@ final class SimdAttention {
         }
     }
 
-    /** att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. */
+    /**
+     * att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. Scalar
+     * Math.exp on purpose: the Vector API's EXP gives slightly different values before and after the JIT
+     * compiles it, so a run resumed in a new JVM would drift from the uninterrupted one (CtrlCTest).
+     */
     private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time) {
         Softmax.softmaxRow(scores, sOff, att, row, n);
         for (int s = n; s < time; s++) att[row + s] = 0f;
