@@ -31,10 +31,10 @@ final class BenchCommand implements Callable<Integer> {
     String preset;
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)")
     Integer threads;
-    @Option(names = "--iters", paramLabel = "N", defaultValue = "50", description = "timed training steps (default ${DEFAULT-VALUE})")
-    int iters;
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "10", description = "untimed steps first, for the JIT (default ${DEFAULT-VALUE})")
-    int warmup;
+    @Option(names = "--iters", paramLabel = "N", description = "timed training steps (default 50; 5 for lecture, whose steps take seconds)")
+    Integer itersOption;
+    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps first, for the JIT (default 10; 1 for lecture)")
+    Integer warmupOption;
     @Option(names = "--gen", paramLabel = "N", defaultValue = "0", description = "also generate N tokens from a newline, batch 1 (default ${DEFAULT-VALUE})")
     int gen;
     @Option(names = "--data", paramLabel = "FILE", defaultValue = "shakespeare", description = "corpus (default ${DEFAULT-VALUE})")
@@ -46,6 +46,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        boolean slowSteps = "lecture".equals(preset);
+        int iters = itersOption != null ? itersOption : slowSteps ? 5 : 50;
+        int warmup = warmupOption != null ? warmupOption : slowSteps ? 1 : 10;
         if (iters < 1) throw new UserInputException("--iters must be at least 1, got " + iters);
         if (warmup < 0) throw new UserInputException("--warmup must be >= 0, got " + warmup);
         if (gen < 0) throw new UserInputException("--gen must be >= 0, got " + gen);

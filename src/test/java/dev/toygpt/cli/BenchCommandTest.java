@@ -1,0 +1,92 @@
+package dev.toygpt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toygpt.kernels.Parallel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** bench: one JSON line with the PyTorch reference script's keys; bad options are refused with exit code 2. */
+class BenchCommandTest extends CliTestBase {
+    @TempDir
+    Path tmp;
+    private final int defaultThreads = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(defaultThreads); // --threads sets them for the whole JVM
+    }
+
+    private static JsonNode json(Run r) throws IOException {
+        assertEquals(0, r.exit(), r.toString());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(1, lines.size(), r.out());
+        return new ObjectMapper().readTree(lines.get(0));
+    }
+
+    @Test
+    void theSeedPresetOnTinyShakespeareHasTheLecturesParameterCount() throws IOException {
+        String shakespeare = System.getProperty("toygpt.shakespeare");
+        JsonNode j = json(run("bench", "--preset", "seed", "--data", shakespeare, "--iters", "2", "--warmup", "0",
+                "--threads", "2", "--json"));
+        assertEquals("seed", j.path("preset").asText());
+        assertEquals(209_729, j.path("params").asInt());
+        assertEquals(2, j.path("threads").asInt());
+        assertEquals(2, j.path("iters").asInt());
+        assertEquals(Runtime.version().toString(), j.path("jdk").asText());
+        // 16 x 32 tokens per step: tokens per second and milliseconds per step describe the same time
+        double msPerIter = j.path("ms_per_iter").asDouble(), tokensPerS = j.path("train_tokens_per_s").asDouble();
+        assertTrue(msPerIter > 0 && tokensPerS > 0, j.toString());
+        assertEquals(512 * 1000 / msPerIter, tokensPerS, tokensPerS * 0.02, j.toString());
+        assertTrue(j.path("gflops").asDouble() > 0, j.toString());
+        assertTrue(j.path("last_loss").asDouble() > 0, j.toString());
+        assertTrue(j.path("gen_tokens_per_s").isMissingNode(), "no generation was asked for: " + j);
+    }
+
+    @Test
+    void generationIsTimedWhenAskedForOnAnyText() throws IOException {
+        Path text = tmp.resolve("play.txt");
+        Files.writeString(text, PLAY, StandardCharsets.UTF_8);
+        Run r = run("bench", "--preset", "seed", "--data", text.toString(), "--iters", "1", "--warmup", "1", "--gen", "30",
+                "--threads", "1");
+        JsonNode j = json(r);
+        assertEquals(30, j.path("gen_tokens").asInt());
+        assertTrue(j.path("gen_tokens_per_s").asDouble() > 0, j.toString());
+        assertEquals(1, j.path("threads").asInt());
+        // without --json a summary goes to stderr, the JSON line still alone on stdout
+        assertTrue(r.err().contains("ms per step"), r.err());
+    }
+
+    @Test
+    void badOptionsAreRefused() throws IOException {
+        Path text = tmp.resolve("play.txt");
+        Files.writeString(text, PLAY, StandardCharsets.UTF_8);
+        String[][] cases = {
+                {"--iters", "0"},
+                {"--warmup", "-1"},
+                {"--gen", "-5"},
+                {"--preset", "enormous"},
+                {"--threads", "0"},
+        };
+        String[] expected = {"--iters", "--warmup", "--gen", "enormous", "threads"};
+        for (int i = 0; i < cases.length; i++) {
+            Run r = run(args("bench", "--data", text.toString(), cases[i]));
+            assertEquals(2, r.exit(), r.toString());
+            assertEquals("", r.out(), r.toString());
+            assertTrue(r.err().contains(expected[i]), r.toString());
+        }
+        Run missing = run("bench", "--data", tmp.resolve("absent.txt").toString());
+        assertEquals(2, missing.exit(), missing.toString());
+        assertTrue(missing.err().contains("absent.txt"), missing.toString());
+    }
+}
