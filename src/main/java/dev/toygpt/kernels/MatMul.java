@@ -29,9 +29,7 @@ public final class MatMul {
 
     /** C(M,N) = A(M,K) · B(N,K)ᵀ, or C += ... when accumulate. This is y = x Wᵀ for a PyTorch-layout weight. */
     public static void matmulTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        float[] bt = scratch(0, k * n);
-        transpose(b, bt, n, k);
-        gemm(a, k, 1, bt, c, m, k, n, accumulate, null);
+        gemmTransB(a, b, c, m, k, n, accumulate, null);
     }
 
     /**
@@ -39,9 +37,19 @@ public final class MatMul {
      * where each row of y starts, so it costs no pass of its own.
      */
     public static void linear(float[] x, float[] w, float[] bias, float[] y, int rows, int in, int out) {
-        float[] wt = scratch(0, in * out);
-        transpose(w, wt, out, in);
-        gemm(x, in, 1, wt, y, rows, in, out, false, bias);
+        gemmTransB(x, w, y, rows, in, out, false, bias);
+    }
+
+    /** C(M,N) (+)= A(M,K) · B(N,K)ᵀ. When the SIMD tiles cover all of C, B's panels are packed from B directly. */
+    private static void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate, float[] bias) {
+        if (SIMD && VectorMatMul.tilesCover(m, n)) {
+            float[] packed = VectorMatMul.packTransposedB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n)));
+            gemmPacked(a, k, 1, null, packed, c, m, k, n, accumulate, bias);
+            return;
+        }
+        float[] bt = scratch(0, k * n);
+        transpose(b, bt, n, k);
+        gemm(a, k, 1, bt, c, m, k, n, accumulate, bias);
     }
 
     /** C(M,N) = A(K,M)ᵀ · B(K,N), or C += ... when accumulate. This is dW = dyᵀ x. */
@@ -55,8 +63,14 @@ public final class MatMul {
      */
     static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate,
                      float[] bias) {
-        int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
         float[] packed = SIMD ? VectorMatMul.packB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n))) : null;
+        gemmPacked(a, aRowStride, aColStride, b, packed, c, m, k, n, accumulate, bias);
+    }
+
+    /** gemm once B is packed (SIMD); b, row-major, serves the columns and rows that the tiles do not cover. */
+    private static void gemmPacked(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, float[] c,
+                                   int m, int k, int n, boolean accumulate, float[] bias) {
+        int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
         Parallel.forRange(blocks, 2L * ROW_BLOCK * k * n, (start, end) -> {
             int r0 = start * ROW_BLOCK, r1 = Math.min(m, end * ROW_BLOCK);
             if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);

@@ -44,6 +44,29 @@ final class VectorMatMul {
         return packed;
     }
 
+    /** True when whole register tiles cover C(M,N): then the kernel reads B only from its packed panels. */
+    static boolean tilesCover(int m, int n) {
+        return m % 4 == 0 && n % PANEL == 0 && N_BLOCK % PANEL == 0;
+    }
+
+    /**
+     * The panels of B = Wᵀ packed straight from W(N,K), a PyTorch weight, without transposing it first;
+     * full panels only. Sixteen values of a row of W at a time: one cache line read, sixteen written.
+     */
+    static float[] packTransposedB(float[] w, int k, int n, float[] packed) {
+        for (int q = 0; q < n / PANEL; q++) {
+            int panel = q * k * PANEL;
+            for (int p0 = 0; p0 < k; p0 += 16) {
+                int p1 = Math.min(k, p0 + 16);
+                for (int jj = 0; jj < PANEL; jj++) {
+                    int row = (q * PANEL + jj) * k;
+                    for (int p = p0; p < p1; p++) packed[panel + p * PANEL + jj] = w[row + p];
+                }
+            }
+        }
+        return packed;
+    }
+
     /** Floats that {@link #packB} writes. */
     static int packedSize(int k, int n) {
         return n / PANEL * k * PANEL;

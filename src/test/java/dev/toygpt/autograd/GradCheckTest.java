@@ -90,15 +90,17 @@ class GradCheckTest {
         Tensor x = param(rng, 2, 3, 4), w = param(rng, 5, 4), b = param(rng, 5);
         checker.assertGradients("linear with bias", () -> F.linear(x, w, b), x, w, b);
         assertArrayEquals(new int[]{2, 3, 5}, F.linear(x, w, b).shape());
-        // values: y = x Wᵀ + b, at widths that fill whole SIMD panels and leave ragged columns
-        for (int out : new int[]{5, 64, 65, 130}) {
-            Tensor xs = param(rng, 37, 24), ws = param(rng, out, 24), bs = param(rng, out);
-            float[] y = F.linear(xs, ws, bs).data();
-            for (int i = 0; i < 37; i++) {
-                for (int j = 0; j < out; j++) {
-                    double ref = bs.data()[j];
-                    for (int p = 0; p < 24; p++) ref += (double) xs.data()[i * 24 + p] * ws.data()[j * 24 + p];
-                    assertEquals(ref, y[i * out + j], 1e-4, "out=" + out + " (" + i + ", " + j + ")");
+        // values: y = x Wᵀ + b, at sizes that whole SIMD tiles cover (W packed directly) and ragged ones
+        for (int rows : new int[]{37, 40}) {
+            for (int out : new int[]{5, 64, 65, 128, 130}) {
+                Tensor xs = param(rng, rows, 40), ws = param(rng, out, 40), bs = param(rng, out);
+                float[] y = F.linear(xs, ws, bs).data();
+                for (int i = 0; i < rows; i++) {
+                    for (int j = 0; j < out; j++) {
+                        double ref = bs.data()[j];
+                        for (int p = 0; p < 40; p++) ref += (double) xs.data()[i * 40 + p] * ws.data()[j * 40 + p];
+                        assertEquals(ref, y[i * out + j], 1e-4, rows + " x " + out + " (" + i + ", " + j + ")");
+                    }
                 }
             }
         }
