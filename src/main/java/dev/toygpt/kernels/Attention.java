@@ -149,20 +149,14 @@ public final class Attention {
         float scale = (float) (1.0 / Math.sqrt(hs));
         for (int h = 0; h < heads; h++) {
             int off = h * hs;
-            float max = Float.NEGATIVE_INFINITY;
             for (int s = 0; s < positions; s++) {
                 float dot = 0f;
                 for (int d = off; d < off + hs; d++) dot += q[d] * keysT[d * stride + s];
                 scores[s] = dot * scale;
-                max = Math.max(max, scores[s]);
             }
-            float sum = 0f;
-            for (int s = 0; s < positions; s++) {
-                scores[s] = (float) Math.exp(scores[s] - max);
-                sum += scores[s];
-            }
+            Softmax.softmaxRow(scores, 0, scores, 0, positions);
             for (int d = off; d < off + hs; d++) out[d] = 0f;
-            for (int s = 0; s < positions; s++) Vec.axpy(scores[s] / sum, values, s * channels + off, out, off, hs);
+            for (int s = 0; s < positions; s++) Vec.axpy(scores[s], values, s * channels + off, out, off, hs);
         }
     }
 
