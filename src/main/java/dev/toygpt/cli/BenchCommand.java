@@ -6,6 +6,7 @@ import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Parallel;
+import dev.toygpt.kernels.PeakRate;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
 import dev.toygpt.models.ModelFlops;
@@ -66,9 +67,12 @@ final class BenchCommand implements Callable<Integer> {
         BufferPool buffers = new BufferPool();
         float loss = 0;
         for (int i = 0; i < warmup; i++) loss = step(model, optimizer, batches, rng, buffers);
+        var cpuClock = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu0 = cpuClock.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         for (int i = 0; i < iters; i++) loss = step(model, optimizer, batches, rng, buffers);
         double seconds = (System.nanoTime() - t0) / 1e9;
+        double cpuSeconds = (cpuClock.getCurrentThreadCpuTime() - cpu0) / 1e9;
         int tokens = p.train().batchSize() * config.blockSize();
 
         ObjectNode o = new ObjectMapper().createObjectNode();
@@ -82,7 +86,16 @@ final class BenchCommand implements Callable<Integer> {
         o.put("ms_per_iter", round(1000 * seconds / iters, 2));
         o.put("train_tokens_per_s", round(iters * (double) tokens / seconds, 1));
         o.put("gflops", round(ModelFlops.perTrainingStep(config, p.train().batchSize()) * iters / seconds / 1e9, 2));
+        // the calling thread's processor time: with --threads 1 all of a step's work, so on a busy machine
+        // this says what the steps cost when the wall-clock time also holds other programs' turns
+        if (cpuSeconds > 0) o.put("cpu_ms_per_iter", round(1000 * cpuSeconds / iters, 2));
         o.put("last_loss", round(loss, 4));
+        // MFU as nanoGPT reports it: model FLOPs per second (6 N + 12 L C T per token) over the rate our own
+        // matrix product reaches on this machine now, at the same thread count.
+        double tokensPerSecond = iters * (double) tokens / seconds;
+        double peak = PeakRate.gflops(1024, 3, 10);
+        o.put("peak_gflops", round(peak, 2));
+        o.put("mfu", round(ModelFlops.perTokenNanoGpt(config, model.parameterCount()) * tokensPerSecond / 1e9 / peak, 4));
         if (gen > 0) {
             Generator generator = new Generator(model, new NextTokenSampler(SamplingSettings.defaults()), !noCache);
             int[] start = {SampleCommand.startToken(corpus.vocabulary())};
@@ -99,7 +112,8 @@ final class BenchCommand implements Callable<Integer> {
         o.put("simd", MatMul.SIMD);
         o.put("jdk", Runtime.version().toString());
         if (!json) {
-            Console.err().printf("%s: %,d parameters, %d threads, %.1f ms per step%n", preset, model.parameterCount(), Parallel.threads(), 1000 * seconds / iters);
+            Console.err().printf("%s: %,d parameters, %d threads, %.1f ms per step, MFU %.0f%% of %.0f GFLOP/s (this machine's 1024^3 product)%n",
+                    preset, model.parameterCount(), Parallel.threads(), 1000 * seconds / iters, 100 * o.path("mfu").asDouble(), peak);
         }
         Console.out().println(o);
         return 0;

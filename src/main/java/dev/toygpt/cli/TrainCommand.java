@@ -64,7 +64,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--optimizer", paramLabel = "NAME", description = "adamw, adam or sgd") String optimizer;
     @Option(names = "--weight-decay", paramLabel = "X") Float weightDecay;
     @Option(names = "--grad-clip", paramLabel = "X", description = "clip the gradient norm (0: off)") Float gradClip;
-    @Option(names = "--schedule", paramLabel = "NAME", description = "learning rate: constant, or cosine (warm-up then cosine decay)") String schedule;
+    @Option(names = "--schedule", paramLabel = "NAME", description = "learning rate: constant, cosine (warm-up then cosine decay over --max-iters),"
+            + " or time (warm-up then cosine decay over --time-limit; the default with --time-limit)") String schedule;
     @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
     @Option(names = "--min-lr", paramLabel = "X", description = "final learning rate of the cosine schedule") Float minLr;
     @Option(names = "--train-fraction", paramLabel = "X", description = "share of the text used for training, the rest validates (default 0.9)") Double trainFraction;
@@ -245,7 +246,7 @@ final class TrainCommand implements Callable<Integer> {
                 evalInterval != null ? evalInterval : s.evalInterval(), evalIters != null ? evalIters : s.evalIters(), rate,
                 optimizer != null ? optimizer.toLowerCase(Locale.ROOT) : s.optimizer(),
                 weightDecay != null ? weightDecay : s.weightDecay(), gradClip != null ? gradClip : s.gradClip(),
-                schedule != null ? schedule.toLowerCase(Locale.ROOT) : s.schedule(),
+                schedule != null ? schedule.toLowerCase(Locale.ROOT) : !resume && timeLimit != null && timeLimit.toMillis() > 0 ? TrainSettings.TIME_SCHEDULE : s.schedule(),
                 warmupIters != null ? warmupIters : s.warmupIters(), minLr != null ? minLr : (lr != null ? rate / 10 : s.minLr()),
                 seed != null ? seed : s.seed(), trainFraction != null ? trainFraction : s.trainFraction(),
                 timeLimit != null ? timeLimit.toMillis() / 1000.0 : s.timeLimitSeconds());

@@ -74,29 +74,33 @@ final class VectorMatMul {
 
     /** Rows [r0, r1) of C += A·B. */
     static void rows(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, float[] c, int r0, int r1, int k, int n) {
-        float[] aPack = new float[4 * K_BLOCK];
+        boolean panels = n % PANEL == 0; // whole panels only: six-row tiles leave no columns for the narrower tiles
         for (int j0 = 0; j0 < n; j0 += N_BLOCK) {
             int j1 = Math.min(n, j0 + N_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int p1 = Math.min(k, p0 + K_BLOCK);
                 int i = r0;
-                for (; i + 4 <= r1; i += 4) {
-                    // The tile wants A(i + r, p) at aBase + p * aStep + r. Aᵀ (weight gradients) is already laid
-                    // out so; otherwise the four rows are copied, interleaved, into aPack.
-                    float[] at = a;
-                    int aBase = i, aStep = aColStride;
-                    if (aRowStride != 1) {
-                        for (int p = p0; p < p1; p++) {
-                            for (int r = 0; r < 4; r++) aPack[(p - p0) * 4 + r] = a[(i + r) * aRowStride + p * aColStride];
+                if (TILE_VECTORS == 2 && panels) {
+                    // AVX2 has 16 vector registers: six rows of two vectors (12 accumulators, 2 of B and a broadcast)
+                    // do 12 multiply-adds per 8 loads, where four rows do 8 per 6 and leave the loop's overhead less covered.
+                    // As many six-row tiles as leave a multiple of four rows, since B's panels may be all there is of B.
+                    int six = (r1 - r0) / 6;
+                    while (six > 0 && (r1 - r0 - 6 * six) % 4 != 0) six--;
+                    for (int end = r0 + 6 * six; i < end; i += 6) {
+                        int aBase = i * aRowStride;
+                        for (int j = j0; j + PANEL <= j1; j += PANEL) {
+                            tile6x2(a, aBase, aColStride, aRowStride, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
                         }
-                        at = aPack;
-                        aBase = -p0 * 4;
-                        aStep = 4;
                     }
+                }
+                for (; i + 4 <= r1; i += 4) {
+                    // The tile reads A(i + r, p) at i * aRowStride + p * aColStride + r * aRowStride, in place:
+                    // a broadcast from memory costs the same wherever the value sits, so A is never copied.
+                    int aBase = i * aRowStride;
                     int j = j0;
                     for (; j + PANEL <= j1; j += PANEL) {
-                        if (TILE_VECTORS == 4) tile4x4(at, aBase, aStep, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
-                        else tile4x2(at, aBase, aStep, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                        if (TILE_VECTORS == 4) tile4x4(a, aBase, aColStride, aRowStride, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
+                        else tile4x2(a, aBase, aColStride, aRowStride, packed, (j / PANEL) * k * PANEL, c, i, j, p0, p1, n);
                     }
                     for (; j + L <= j1; j += L) tile4x1(a, aRowStride, aColStride, b, c, i, j, p0, p1, n);
                     for (int r = i; r < i + 4; r++) scalar(a, aRowStride, aColStride, b, c, r, j, j1, p0, p1, n);
@@ -143,8 +147,8 @@ final class VectorMatMul {
         }
     }
 
-    /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL), A and B read from their packed forms. */
-    private static void tile4x2(float[] ap, int aBase, int aStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
+    /** C[i..i+3][j..j+PANEL) += A[i..i+3][p0..p1) · B[p0..p1)[j..j+PANEL); A(i + r, p) = ap[aBase + p * aStep + r * rStep], B packed. */
+    private static void tile4x2(float[] ap, int aBase, int aStep, int rStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
         int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
@@ -156,13 +160,13 @@ final class VectorMatMul {
             FloatVector x = FloatVector.broadcast(S, ap[q]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[q + 1]);
+            x = FloatVector.broadcast(S, ap[q + rStep]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[q + 2]);
+            x = FloatVector.broadcast(S, ap[q + 2 * rStep]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[q + 3]);
+            x = FloatVector.broadcast(S, ap[q + 3 * rStep]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
         }
@@ -176,8 +180,53 @@ final class VectorMatMul {
         c31.intoArray(c, c3 + L);
     }
 
+    /** As {@link #tile4x2}, six rows: the AVX2 register tile. */
+    private static void tile6x2(float[] ap, int aBase, int aStep, int rStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
+        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n, c4 = c3 + n, c5 = c4 + n;
+        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
+        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
+        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
+        FloatVector c40 = FloatVector.fromArray(S, c, c4), c41 = FloatVector.fromArray(S, c, c4 + L);
+        FloatVector c50 = FloatVector.fromArray(S, c, c5), c51 = FloatVector.fromArray(S, c, c5 + L);
+        for (int p = p0; p < p1; p++) {
+            int bRow = bBase + p * PANEL, q = aBase + p * aStep;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bRow), b1 = FloatVector.fromArray(S, bp, bRow + L);
+            FloatVector x = FloatVector.broadcast(S, ap[q]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[q + rStep]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[q + 2 * rStep]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[q + 3 * rStep]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[q + 4 * rStep]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[q + 5 * rStep]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(c, c0);
+        c01.intoArray(c, c0 + L);
+        c10.intoArray(c, c1);
+        c11.intoArray(c, c1 + L);
+        c20.intoArray(c, c2);
+        c21.intoArray(c, c2 + L);
+        c30.intoArray(c, c3);
+        c31.intoArray(c, c3 + L);
+        c40.intoArray(c, c4);
+        c41.intoArray(c, c4 + L);
+        c50.intoArray(c, c5);
+        c51.intoArray(c, c5 + L);
+    }
+
     /** As {@link #tile4x2}, four vectors wide. */
-    private static void tile4x4(float[] ap, int aBase, int aStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
+    private static void tile4x4(float[] ap, int aBase, int aStep, int rStep, float[] bp, int bBase, float[] c, int i, int j, int p0, int p1, int n) {
         int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector c02 = FloatVector.fromArray(S, c, c0 + 2 * L), c03 = FloatVector.fromArray(S, c, c0 + 3 * L);
@@ -196,17 +245,17 @@ final class VectorMatMul {
             c01 = x.fma(b1, c01);
             c02 = x.fma(b2, c02);
             c03 = x.fma(b3, c03);
-            x = FloatVector.broadcast(S, ap[q + 1]);
+            x = FloatVector.broadcast(S, ap[q + rStep]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
             c12 = x.fma(b2, c12);
             c13 = x.fma(b3, c13);
-            x = FloatVector.broadcast(S, ap[q + 2]);
+            x = FloatVector.broadcast(S, ap[q + 2 * rStep]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
             c22 = x.fma(b2, c22);
             c23 = x.fma(b3, c23);
-            x = FloatVector.broadcast(S, ap[q + 3]);
+            x = FloatVector.broadcast(S, ap[q + 3 * rStep]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
             c32 = x.fma(b2, c32);

@@ -12,6 +12,17 @@ public final class ModelFlops {
         return 3 * forward(c, batchSize, c.blockSize());
     }
 
+    /**
+     * Model FLOPs per trained token as nanoGPT counts them for its MFU: 6 N + 12 L C T, where N is the
+     * parameter count without the position embeddings (a lookup, no arithmetic) and 12 L C T the attention
+     * scores and weighted sums, forward and backward. Comparable with any engine's tokens per second.
+     */
+    public static double perTokenNanoGpt(ModelConfig c, long parameters) {
+        if (c.kind() != ModelKind.GPT) return 6.0 * parameters;
+        long nonPosition = parameters - (long) c.blockSize() * c.nEmbd();
+        return 6.0 * nonPosition + 12.0 * c.nLayer() * c.nEmbd() * c.blockSize();
+    }
+
     public static double forward(ModelConfig c, int batch, int time) {
         double tokens = (double) batch * time;
         long v = c.vocabSize();

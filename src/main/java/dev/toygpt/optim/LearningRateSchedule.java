@@ -25,4 +25,17 @@ public interface LearningRateSchedule {
             return (float) (minLr + coeff * (maxLr - minLr));
         };
     }
+
+    /**
+     * A schedule that fits itself to a time budget: by the fraction of the budget spent (0 to 1), a linear
+     * warm-up over the first warmupFraction, then a cosine decay from maxLr to minLr at the end of the
+     * budget. However many steps the machine manages, the run ends on the small learning rate that turns
+     * what it learned into a low loss, as a step-counted cosine schedule would if the step count were known.
+     */
+    static float byTimeFraction(float maxLr, float minLr, double warmupFraction, double fraction) {
+        double f = Math.min(1, Math.max(0, fraction));
+        if (f < warmupFraction) return (float) (maxLr * (0.1 + 0.9 * f / warmupFraction));
+        double progress = (f - warmupFraction) / Math.max(1e-9, 1 - warmupFraction);
+        return (float) (minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (maxLr - minLr));
+    }
 }

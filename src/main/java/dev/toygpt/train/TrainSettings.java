@@ -5,12 +5,16 @@ package dev.toygpt.train;
  *
  * @param optimizer        "adamw", "adam" or "sgd"
  * @param gradClip         maximum gradient norm, 0 for no clipping
- * @param schedule         "constant", or "cosine" (linear warm-up then cosine decay to minLr at maxIters)
+ * @param schedule         "constant", "cosine" (linear warm-up then cosine decay to minLr at maxIters), or "time"
+ *                         (warm-up then cosine decay to minLr at the end of the time limit, by elapsed time)
  * @param timeLimitSeconds stop after this much wall-clock training time, 0 for no limit
  */
 public record TrainSettings(int batchSize, int maxIters, int evalInterval, int evalIters, float learningRate,
                             String optimizer, float weightDecay, float gradClip, String schedule, int warmupIters,
                             float minLr, long seed, double trainFraction, double timeLimitSeconds) {
+
+    /** The schedule that --time-limit brings unless another is asked for: it decays over the time budget. */
+    public static final String TIME_SCHEDULE = "time";
 
     public TrainSettings validate() {
         positive("--batch-size", batchSize);
@@ -25,8 +29,11 @@ public record TrainSettings(int batchSize, int maxIters, int evalInterval, int e
         }
         if (!(weightDecay >= 0f)) throw new IllegalArgumentException("--weight-decay must be >= 0, got " + weightDecay);
         if (!(gradClip >= 0f)) throw new IllegalArgumentException("--grad-clip must be >= 0 (0 turns it off), got " + gradClip);
-        if (!schedule.equals("constant") && !schedule.equals("cosine")) {
-            throw new IllegalArgumentException("--schedule must be constant or cosine, got '" + schedule + "'");
+        if (!schedule.equals("constant") && !schedule.equals("cosine") && !schedule.equals(TIME_SCHEDULE)) {
+            throw new IllegalArgumentException("--schedule must be constant, cosine or time, got '" + schedule + "'");
+        }
+        if (schedule.equals(TIME_SCHEDULE) && !(timeLimitSeconds > 0)) {
+            throw new IllegalArgumentException("--schedule time decays the learning rate over the --time-limit: give one, e.g. --time-limit 60s");
         }
         if (warmupIters < 0) throw new IllegalArgumentException("--warmup-iters must be >= 0, got " + warmupIters);
         if (!(minLr >= 0f)) throw new IllegalArgumentException("--min-lr must be >= 0, got " + minLr);

@@ -74,9 +74,11 @@ public final class Trainer {
         this.dataName = dataName;
         this.listener = listener == null ? new Listener() {} : listener;
         this.optimizer = newOptimizer(model, settings);
-        this.schedule = settings.schedule().equals("cosine")
-                ? LearningRateSchedule.warmupCosine(settings.learningRate(), settings.warmupIters(), settings.maxIters(), settings.minLr())
-                : LearningRateSchedule.constant(settings.learningRate());
+        this.schedule = switch (settings.schedule()) {
+            case "cosine" -> LearningRateSchedule.warmupCosine(settings.learningRate(), settings.warmupIters(), settings.maxIters(), settings.minLr());
+            case TrainSettings.TIME_SCHEDULE -> null; // by elapsed time: see learningRate
+            default -> LearningRateSchedule.constant(settings.learningRate());
+        };
         this.metrics = new MetricsLog(run.metricsFile());
         this.trainRng = new Rng(settings.seed() * 0x9E3779B97F4A7C15L + 1);
         this.evalRng = new Rng(settings.seed() * 0x9E3779B97F4A7C15L + 2);
@@ -144,7 +146,10 @@ public final class Trainer {
                 break;
             }
             if ((step % settings.evalInterval() == 0 || done) && evaluatedStep != step) {
-                double[] losses = estimateLoss();
+                // Inside a time-limited run the evaluations on the way cost training time, so they take a tenth
+                // of the batches (enough for the chart and the best checkpoint); the final one takes them all.
+                int evalBatches = settings.timeLimitSeconds() > 0 && !done ? Math.max(1, settings.evalIters() / 10) : settings.evalIters();
+                double[] losses = estimateLoss(evalBatches);
                 lastTrain = losses[0];
                 lastVal = losses[1];
                 if (!Double.isFinite(lastTrain) || !Double.isFinite(lastVal)) {
@@ -157,7 +162,8 @@ public final class Trainer {
                     best = lastVal;
                     bestStep = step;
                 }
-                metrics.append(new MetricsLog.Row(step, lastTrain, lastVal, schedule.at(Math.max(0, step - 1)), elapsed));
+                float loggedLr = schedule != null ? schedule.at(Math.max(0, step - 1)) : learningRate(step, elapsed);
+                metrics.append(new MetricsLog.Row(step, lastTrain, lastVal, loggedLr, elapsed));
                 listener.evaluated(step, lastTrain, lastVal, isBest);
                 if (step > 0) {
                     state = snapshot(step, evaluatedStep, best, bestStep, elapsed);
@@ -169,7 +175,7 @@ public final class Trainer {
                 if (timeUp) reason = "time limit reached after " + step + " steps";
                 break;
             }
-            float lr = schedule.at(step);
+            float lr = learningRate(step, elapsed);
             optimizer.setLearningRate(lr);
             long t0 = System.nanoTime();
             Batch batch = trainBatches.next(trainRng);
@@ -217,10 +223,27 @@ public final class Trainer {
         return new DivergedException(what + "; training stopped (" + kept + "). Try a lower --lr or --grad-clip 1.0.");
     }
 
+    /**
+     * The learning rate for the step about to be taken. The time schedule goes by the share of the time limit
+     * spent (the elapsed time is saved in each checkpoint, so a resumed run continues where it stood), with
+     * a warm-up of 5% of the time, or of warmup_iters steps if set.
+     */
+    private float learningRate(long step, double elapsedSeconds) {
+        if (schedule != null) return schedule.at(step);
+        float lr = LearningRateSchedule.byTimeFraction(settings.learningRate(), settings.minLr(), 0.05,
+                elapsedSeconds / settings.timeLimitSeconds());
+        if (step < settings.warmupIters()) lr = lr * (step + 1) / (settings.warmupIters() + 1);
+        return lr;
+    }
+
     /** Mean loss over eval_iters random batches of each split: {train, val}. */
     public double[] estimateLoss() {
+        return estimateLoss(settings.evalIters());
+    }
+
+    private double[] estimateLoss(int batches) {
         return new double[]{
-                LossEstimator.estimate(model, trainBatches, settings.evalIters(), evalRng),
-                LossEstimator.estimate(model, valBatches, settings.evalIters(), evalRng)};
+                LossEstimator.estimate(model, trainBatches, batches, evalRng),
+                LossEstimator.estimate(model, valBatches, batches, evalRng)};
     }
 }

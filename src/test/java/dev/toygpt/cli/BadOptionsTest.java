@@ -206,6 +206,13 @@ class BadOptionsTest extends CliTestBase {
         assertFalse(Files.exists(out));
     }
 
+    @Test
+    void timeScheduleWithoutATimeLimit() {
+        Path out = dir.resolve("new-run");
+        assertBadInput(run(tinyGpt(out, "--schedule", "time")), "--schedule time", "--time-limit");
+        assertFalse(Files.exists(out));
+    }
+
     @ParameterizedTest(name = "{0} --help")
     @ValueSource(strings = {"train", "sample", "chat", "eval", "import", "export"})
     void helpOnEveryCommand(String command) {

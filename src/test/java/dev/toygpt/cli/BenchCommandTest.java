@@ -51,6 +51,15 @@ class BenchCommandTest extends CliTestBase {
         assertTrue(j.path("gflops").asDouble() > 0, j.toString());
         assertTrue(j.path("last_loss").asDouble() > 0, j.toString());
         assertTrue(j.path("gen_tokens_per_s").isMissingNode(), "no generation was asked for: " + j);
+
+        // MFU: nanoGPT's model FLOPs per token, 6 (N - block * n_embd) + 12 n_layer n_embd block
+        // = 6 * (209,729 - 32 * 64) + 12 * 4 * 64 * 32, times tokens/s, over the product rate measured by bench
+        double peak = j.path("peak_gflops").asDouble(), mfu = j.path("mfu").asDouble();
+        assertTrue(peak > 0 && Double.isFinite(peak), j.toString());
+        double expected = (6.0 * (209_729 - 32 * 64) + 12.0 * 4 * 64 * 32) * tokensPerS / 1e9 / peak;
+        assertTrue(mfu > 0, j.toString());
+        // (both figures in the JSON are rounded: to 4 digits, and the peak to 0.01 GFLOP/s)
+        assertEquals(expected, mfu, 0.0001 + expected * (0.01 + 0.006 / peak), j.toString());
     }
 
     @Test

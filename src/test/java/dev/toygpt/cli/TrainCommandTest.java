@@ -99,4 +99,18 @@ class TrainCommandTest {
                 new RunDirectory(extended).last().resolve(Checkpoint.MODEL_FILE)), -1L);
         assertEquals(wholeRun.out(), resumed.out(), "the final sample comes from the same weights");
     }
+
+    @Test
+    void aTimeLimitBringsTheScheduleThatDecaysOverIt() throws IOException {
+        Path data = TinyRuns.writeText(tmp);
+        Cli.Result limited = Cli.trainTiny(data, tmp.resolve("limited"), 1_000_000, "--time-limit", "2s", "--sample-tokens", "0");
+        assertTrue(limited.err().contains("time limit reached"), limited.toString());
+        var settings = Checkpoint.readSettings(new RunDirectory(tmp.resolve("limited")).last());
+        assertEquals("time", settings.schedule());
+        assertEquals(2.0, settings.timeLimitSeconds());
+        // a schedule asked for by name wins
+        Cli.Result constant = Cli.trainTiny(data, tmp.resolve("constant"), 1_000_000, "--time-limit", "1s", "--schedule", "constant",
+                "--sample-tokens", "0");
+        assertEquals("constant", Checkpoint.readSettings(new RunDirectory(tmp.resolve("constant")).last()).schedule(), constant.toString());
+    }
 }

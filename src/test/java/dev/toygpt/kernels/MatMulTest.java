@@ -1,0 +1,114 @@
+package dev.toygpt.kernels;
+
+import dev.toygpt.util.Rng;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The three products of a Linear layer against a plain double-precision loop, at sizes that the register
+ * tiles cover exactly (rows in multiples of 4 and 6, columns in whole panels) and ragged ones (a row or a
+ * column left over, K and N past one cache block), with and without accumulation and bias.
+ */
+class MatMulTest {
+    private static final int[] ROWS = {1, 3, 4, 6, 8, 10, 12, 13, 18, 24, 37};
+    private static final int[] INNER = {1, 7, 64, 300};
+    private static final int[] COLS = {1, 8, 15, 16, 17, 64, 65, 300};
+
+    private static float[] random(Rng rng, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) rng.nextGaussian();
+        return a;
+    }
+
+    /** C(i,j) = start(i,j) + sum_p A(i,p) B(p,j), with A(i,p) = a[i*ars + p*acs] and B(p,j) = b[p*brs + j*bcs]. */
+    private static double[] reference(float[] a, int ars, int acs, float[] b, int brs, int bcs, float[] start, int m, int k, int n) {
+        double[] c = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = start == null ? 0 : start[i * n + j];
+                for (int p = 0; p < k; p++) s += (double) a[i * ars + p * acs] * b[p * brs + j * bcs];
+                c[i * n + j] = s;
+            }
+        }
+        return c;
+    }
+
+    private static void assertClose(double[] expected, float[] actual, int k, String what) {
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-5 * k + 1e-5, what + " element " + i);
+        }
+    }
+
+    @Test
+    void everyLayoutMatchesAPlainLoopAtRaggedSizes() {
+        Rng rng = new Rng(91);
+        for (int m : ROWS) {
+            for (int k : INNER) {
+                for (int n : COLS) {
+                    String shape = m + " x " + k + " x " + n;
+                    float[] start = random(rng, m * n);
+                    // C = A B, A (m, k), B (k, n); accumulating onto C
+                    float[] a = random(rng, m * k), b = random(rng, k * n), c = start.clone();
+                    MatMul.matmul(a, b, c, m, k, n, true);
+                    assertClose(reference(a, k, 1, b, n, 1, start, m, k, n), c, k, "matmul += " + shape);
+                    // C = A Bᵀ, B stored (n, k): y = x Wᵀ
+                    float[] w = random(rng, n * k);
+                    c = new float[m * n];
+                    MatMul.matmulTransB(a, w, c, m, k, n, false);
+                    assertClose(reference(a, k, 1, w, 1, k, null, m, k, n), c, k, "matmulTransB " + shape);
+                    // the same with a bias where each row starts
+                    float[] bias = random(rng, n), biasRows = new float[m * n];
+                    for (int i = 0; i < m; i++) System.arraycopy(bias, 0, biasRows, i * n, n);
+                    MatMul.linear(a, w, bias, c, m, k, n);
+                    assertClose(reference(a, k, 1, w, 1, k, biasRows, m, k, n), c, k, "linear " + shape);
+                    // C = Aᵀ B, A stored (k, m): dW = dyᵀ x
+                    float[] at = random(rng, k * m);
+                    c = start.clone();
+                    MatMul.matmulTransA(at, b, c, m, k, n, true);
+                    assertClose(reference(at, 1, m, b, n, 1, start, m, k, n), c, k, "matmulTransA += " + shape);
+                }
+            }
+        }
+    }
+
+    @Test
+    void productsAreBitIdenticalAcrossThreadCounts() {
+        int saved = Parallel.threads();
+        Rng rng = new Rng(92);
+        // row counts whose chunks split into six-row tiles differently on one, two and three threads
+        int[][] shapes = {{100, 64, 64}, {520, 128, 64}, {96, 300, 48}, {36, 40, 65}};
+        try {
+            for (int[] s : shapes) {
+                int m = s[0], k = s[1], n = s[2];
+                float[] a = random(rng, m * k), w = random(rng, n * k), b = random(rng, k * n), at = random(rng, k * m);
+                float[][] first = null;
+                for (int threads = 1; threads <= 3; threads++) {
+                    Parallel.setThreads(threads);
+                    float[] y = new float[m * n], z = new float[m * n], g = new float[m * n];
+                    MatMul.linear(a, w, null, y, m, k, n);
+                    MatMul.matmul(a, b, z, m, k, n, false);
+                    MatMul.matmulTransA(at, b, g, m, k, n, false);
+                    float[][] now = {y, z, g};
+                    if (first == null) first = now;
+                    for (int i = 0; i < 3; i++) {
+                        assertArrayEquals(first[i], now[i], "product " + i + " of " + m + " x " + k + " x " + n + " on " + threads + " threads");
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    @Test
+    void peakRateIsMeasuredWithTheSameKernel() {
+        double gflops = PeakRate.gflops(64, 1, 3);
+        assertTrue(gflops > 0 && Double.isFinite(gflops), "rate " + gflops);
+        assertThrows(IllegalArgumentException.class, () -> PeakRate.gflops(0, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> PeakRate.gflops(64, 1, 0));
+    }
+}

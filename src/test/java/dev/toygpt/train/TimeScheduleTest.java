@@ -1,0 +1,105 @@
+package dev.toygpt.train;
+
+import dev.toygpt.models.LanguageModel;
+import dev.toygpt.models.ModelConfig;
+import dev.toygpt.optim.LearningRateSchedule;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The learning-rate schedule that fits itself to --time-limit: warm-up, then cosine decay to min_lr as the time runs out. */
+class TimeScheduleTest {
+    private static final float MAX = 3e-3f, MIN = 3e-4f;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void shapeByTheFractionOfTheTimeSpent() {
+        assertEquals(0.1f * MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0), 1e-9f);
+        assertEquals(MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.05), 1e-9f);
+        assertEquals((MAX + MIN) / 2, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.525), 1e-7f);
+        assertEquals(MIN, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 1), 1e-9f);
+        assertEquals(MIN, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 1.3), 1e-9f, "past the limit (the last step)");
+        float before = Float.MAX_VALUE;
+        for (double f = 0.05; f <= 1; f += 0.01) {
+            float lr = LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, f);
+            assertTrue(lr <= before, "decays monotonically: " + f);
+            before = lr;
+        }
+    }
+
+    private static TrainSettings timed(double seconds, String schedule) {
+        return new TrainSettings(4, 1_000_000, 1_000_000, 2, MAX, "adamw", 0.01f, 0f, schedule, 0, MIN, 7, 0.9, seconds);
+    }
+
+    @Test
+    void aTimeLimitedRunDecaysItsLearningRateToTheMinimumByTheEnd() throws IOException {
+        TrainSettings settings = timed(3.0, TrainSettings.TIME_SCHEDULE);
+        ModelConfig config = TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0f);
+        LanguageModel model = TinyRuns.model(config, settings);
+        List<Float> rates = new ArrayList<>();
+        Trainer trainer = TinyRuns.trainer(model, settings, new RunDirectory(tmp.resolve("run")), new Trainer.Listener() {
+            @Override
+            public void stepped(long step, float loss, float lr, double tokensPerSecond) {
+                rates.add(lr);
+            }
+        });
+        Trainer.Result r = trainer.run();
+        assertTrue(r.stopReason().startsWith("time limit reached"), r.stopReason());
+        assertTrue(rates.size() >= 8, rates.size() + " steps"); // a busy machine may manage few
+        assertTrue(rates.get(0) < 0.5f * MAX, "starts with a warm-up: " + rates.get(0));
+        float peak = rates.stream().max(Float::compare).orElseThrow();
+        assertTrue(peak > 0.8f * MAX, "reaches the maximum: " + rates);
+        float last = rates.get(rates.size() - 1);
+        assertTrue(last < MIN + 0.1f * (MAX - MIN), "ends near min_lr: " + last);
+        // recorded with the checkpoint, so that --resume keeps the schedule
+        RunDirectory run = new RunDirectory(tmp.resolve("run"));
+        assertEquals(TrainSettings.TIME_SCHEDULE, Checkpoint.readSettings(run.last()).schedule());
+    }
+
+    @Test
+    void aResumedRunContinuesTheScheduleWhereTheClockStood() throws IOException {
+        TrainSettings settings = timed(3.0, TrainSettings.TIME_SCHEDULE);
+        ModelConfig config = TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0f);
+        RunDirectory run = new RunDirectory(tmp.resolve("run"));
+        List<Float> before = new ArrayList<>(), after = new ArrayList<>();
+        Trainer[] first = new Trainer[1];
+        first[0] = TinyRuns.trainer(TinyRuns.model(config, settings), settings, run, new Trainer.Listener() {
+            @Override
+            public void stepped(long step, float loss, float lr, double tokensPerSecond) {
+                before.add(lr);
+                boolean decaying = before.stream().anyMatch(x -> x > 0.8f * MAX);
+                if (decaying && lr < (MAX + MIN) / 2) first[0].requestStop(); // past the middle of the decay
+            }
+        });
+        Trainer.Result stopped = first[0].run();
+        assertTrue(stopped.stopReason().startsWith("stopped"), stopped.stopReason());
+
+        Trainer second = TinyRuns.trainer(TinyRuns.model(config, settings), settings, run, new Trainer.Listener() {
+            @Override
+            public void stepped(long step, float loss, float lr, double tokensPerSecond) {
+                after.add(lr);
+            }
+        });
+        second.resumeFrom(run.last());
+        Trainer.Result r = second.run();
+        assertTrue(r.stopReason().startsWith("time limit reached"), r.stopReason());
+        assertTrue(after.get(0) <= before.get(before.size() - 1), "no new warm-up after resuming: " + after.get(0) + " after " + before);
+        assertTrue(after.get(after.size() - 1) < MIN + 0.1f * (MAX - MIN), "and it still ends near min_lr");
+    }
+
+    @Test
+    void theTimeScheduleNeedsATimeLimit() {
+        var e = assertThrows(IllegalArgumentException.class, () -> timed(0, TrainSettings.TIME_SCHEDULE).validate());
+        assertTrue(e.getMessage().contains("--time-limit"), e.getMessage());
+    }
+}
