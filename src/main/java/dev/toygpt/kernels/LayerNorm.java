@@ -8,6 +8,10 @@ public final class LayerNorm {
     public static void forward(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
                                int rows, int n, float eps) {
         Parallel.forRange(rows, 8L * n, (start, end) -> {
+            if (MatMul.SIMD) {
+                SimdLayerNorm.forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps);
+                return;
+            }
             for (int r = start; r < end; r++) {
                 int off = r * n;
                 float m = 0f;
@@ -44,6 +48,11 @@ public final class LayerNorm {
         Parallel.forRange(blocks, 16L * BACKWARD_BLOCK * n, (start, end) -> {
             for (int blk = start; blk < end; blk++) {
                 int pw = blk * 2 * n, pb = pw + n;
+                if (MatMul.SIMD) {
+                    SimdLayerNorm.backwardRows(x, weight, mean, rstd, dy, dx, partial, pw, pb,
+                            blk * BACKWARD_BLOCK, Math.min(rows, (blk + 1) * BACKWARD_BLOCK), n);
+                    continue;
+                }
                 for (int r = blk * BACKWARD_BLOCK; r < Math.min(rows, (blk + 1) * BACKWARD_BLOCK); r++) {
                     int off = r * n;
                     float m = mean[r], s = rstd[r];
