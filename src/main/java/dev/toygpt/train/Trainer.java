@@ -225,13 +225,14 @@ public final class Trainer {
 
     /**
      * The learning rate for the step about to be taken. The time schedule goes by the share of the time limit
-     * spent (the elapsed time is saved in each checkpoint, so a resumed run continues where it stood), with
-     * a warm-up of 5% of the time, or of warmup_iters steps if set.
+     * spent, or of max_iters if that is further along (the elapsed time is saved in each checkpoint, so a
+     * resumed run continues where it stood), with a warm-up of 5% of it, or of warmup_iters steps if set.
      */
     private float learningRate(long step, double elapsedSeconds) {
         if (schedule != null) return schedule.at(step);
-        float lr = LearningRateSchedule.byTimeFraction(settings.learningRate(), settings.minLr(), 0.05,
-                elapsedSeconds / settings.timeLimitSeconds());
+        // whichever budget runs out first, the time or max_iters, ends the decay
+        double spent = Math.max(elapsedSeconds / settings.timeLimitSeconds(), (double) step / settings.maxIters());
+        float lr = LearningRateSchedule.byTimeFraction(settings.learningRate(), settings.minLr(), 0.05, spent);
         if (step < settings.warmupIters()) lr = lr * (step + 1) / (settings.warmupIters() + 1);
         return lr;
     }

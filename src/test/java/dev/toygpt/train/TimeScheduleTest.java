@@ -102,4 +102,21 @@ class TimeScheduleTest {
         var e = assertThrows(IllegalArgumentException.class, () -> timed(0, TrainSettings.TIME_SCHEDULE).validate());
         assertTrue(e.getMessage().contains("--time-limit"), e.getMessage());
     }
+
+    @Test
+    void whenMaxItersComesFirstTheDecayEndsThere() throws IOException {
+        TrainSettings settings = new TrainSettings(4, 30, 1_000, 2, MAX, "adamw", 0.01f, 0f, TrainSettings.TIME_SCHEDULE, 0, MIN, 7, 0.9, 3600);
+        ModelConfig config = TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0f);
+        List<Float> rates = new ArrayList<>();
+        Trainer.Result r = TinyRuns.trainer(TinyRuns.model(config, settings), settings, new RunDirectory(tmp.resolve("run")), new Trainer.Listener() {
+            @Override
+            public void stepped(long step, float loss, float lr, double tokensPerSecond) {
+                rates.add(lr);
+            }
+        }).run();
+        assertEquals(30, r.steps());
+        // an hour's budget, 30 steps: the last step is at 29/30 of max_iters, near the end of the cosine
+        assertEquals(LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 29 / 30.0), rates.get(29), 2e-5f);
+        assertTrue(rates.get(29) < MIN + 0.01f * (MAX - MIN), "ends near min_lr: " + rates);
+    }
 }
