@@ -33,6 +33,8 @@ public final class Checkpoint {
     public static final String CONFIG_FILE = "config.json";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     public static final String STATE_FILE = "state.json";
+    /** Which program wrote a checkpoint (state.json's "engine"); PyTorch's train.py writes "pytorch VERSION". */
+    public static final String ENGINE = "toygpt " + version();
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** A model with its vocabulary, as loaded from a checkpoint. */
@@ -43,6 +45,12 @@ public final class Checkpoint {
     /** Writes model, config and (when optimizer is not null) the training state into dir. */
     public static void write(Path dir, LanguageModel model, Vocabulary vocabulary, Optimizer optimizer,
                              TrainingState state, TrainSettings settings, String dataName) throws IOException {
+        write(dir, model, vocabulary, optimizer, state, settings, dataName, Map.of());
+    }
+
+    /** As above; notes are extra strings for state.json, e.g. "init_from" for a run fine-tuned from another checkpoint. */
+    public static void write(Path dir, LanguageModel model, Vocabulary vocabulary, Optimizer optimizer,
+                             TrainingState state, TrainSettings settings, String dataName, Map<String, String> notes) throws IOException {
         Files.createDirectories(dir);
         ModelWeights.save(model, dir.resolve(MODEL_FILE), Map.of("format", "pt", "model", model.config().kind().cliName()));
         AtomicFiles.writeString(dir.resolve(CONFIG_FILE), JSON.writeValueAsString(configJson(model.config(), vocabulary)));
@@ -56,6 +64,8 @@ public final class Checkpoint {
         s.set("state", JSON.valueToTree(state));
         s.set("settings", JSON.valueToTree(settings));
         s.put("data", dataName);
+        s.put("engine", ENGINE);
+        notes.forEach(s::put);
         AtomicFiles.writeString(dir.resolve(STATE_FILE), JSON.writeValueAsString(s));
     }
 
@@ -71,6 +81,7 @@ public final class Checkpoint {
         n.put("block_size", c.blockSize());
         n.put("dropout", c.dropout());
         n.put("hidden", c.hidden());
+        if (vocabulary.appended() > 0) n.put("vocabulary_appended", vocabulary.appended()); // added by --extend-vocab
         var cps = n.putArray("vocabulary");
         for (int cp : vocabulary.codePoints()) cps.add(cp);
         n.put("vocabulary_text", vocabulary.decode(allIds(vocabulary.size())));
@@ -93,7 +104,7 @@ public final class Checkpoint {
             JsonNode cps = n.path("vocabulary");
             int[] codePoints = new int[cps.size()];
             for (int i = 0; i < codePoints.length; i++) codePoints[i] = cps.get(i).asInt();
-            Vocabulary vocabulary = Vocabulary.fromCodePoints(codePoints);
+            Vocabulary vocabulary = Vocabulary.fromCodePoints(codePoints, n.path("vocabulary_appended").asInt(0));
             if (vocabulary.size() != config.vocabSize()) {
                 throw new CheckpointException(file + ": vocab_size " + config.vocabSize() + " but the vocabulary lists " + vocabulary.size() + " characters");
             }
@@ -147,6 +158,18 @@ public final class Checkpoint {
         }
     }
 
+    /** A string field of a checkpoint's state.json ("engine", "init_from", ...), or null when it has none. */
+    public static String stateNote(Path dir, String field) {
+        Path file = dir.resolve(STATE_FILE);
+        if (!Files.isRegularFile(file)) return null;
+        try {
+            JsonNode v = JSON.readTree(file.toFile()).get(field);
+            return v == null || v.isNull() ? null : v.asText();
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The settings a run was started with, from its state.json. */
     public static TrainSettings readSettings(Path dir) {
         try {
@@ -154,6 +177,21 @@ public final class Checkpoint {
         } catch (IOException e) {
             throw new CheckpointException("cannot read " + dir.resolve(STATE_FILE) + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The version Maven built (from the jar's pom.properties), or "(development build)" when run from classes. */
+    private static String version() {
+        try (var in = Checkpoint.class.getResourceAsStream("/META-INF/maven/dev.toygpt/toygpt/pom.properties")) {
+            if (in != null) {
+                var p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version");
+                if (v != null) return v;
+            }
+        } catch (IOException ignored) {
+            // fall through: the version is only informative
+        }
+        return "(development build)";
     }
 
     private static int[] allIds(int n) {

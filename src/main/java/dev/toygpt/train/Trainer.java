@@ -61,6 +61,8 @@ public final class Trainer {
     private final BufferPool buffers = new BufferPool();
     private TrainingState state;
     private volatile boolean stopRequested;
+    /** Extra strings saved in every checkpoint's state.json (e.g. where a fine-tuned run started from). */
+    private final java.util.Map<String, String> notes = new java.util.LinkedHashMap<>();
 
     public Trainer(LanguageModel model, Vocabulary vocabulary, int[] trainData, int[] valData, TrainSettings settings,
                    RunDirectory run, String dataName, Listener listener) {
@@ -107,6 +109,11 @@ public final class Trainer {
         model.dropoutRng().setState(saved.dropoutRng());
         state = saved;
         metrics.truncateAfter(saved.evaluatedStep());
+    }
+
+    /** Saves key: value in the state.json of every checkpoint this trainer writes. */
+    public void note(String key, String value) {
+        notes.put(key, value);
     }
 
     /** Asks the loop to save a checkpoint and return at the next step boundary (Ctrl-C). */
@@ -208,7 +215,7 @@ public final class Trainer {
             }
         }
         Path saved = run.save(step, isBest, state.bestValLoss(), dir ->
-                Checkpoint.write(dir, model, vocabulary, optimizer, state, settings, dataName));
+                Checkpoint.write(dir, model, vocabulary, optimizer, state, settings, dataName, notes));
         listener.saved(step, saved);
     }
 
