@@ -504,8 +504,9 @@ def main():
         tokens_done += B * T
         if step % args.log_interval == 0:
             now = time.time()
-            say("step %d: loss %.4f (this process's rows), lr %.3g, %.0f tokens/s"
-                % (step, step_loss * B / (hi - lo) if world > 1 else step_loss, lr, tokens_done / max(now - t_log, 1e-9)))
+            say("step %d: loss %.4f%s, lr %.3g, %.0f tokens/s"
+                % (step, step_loss * B / (hi - lo), " (this process's rows)" if world > 1 else "", lr,
+                   tokens_done / max(now - t_log, 1e-9)))
             tokens_done, t_log = 0, now
     if step != saved_step and step > 0 and main_process:
         save(best_step == step)

@@ -101,7 +101,9 @@ class PyTorchHandoverTest {
         List<String> command = new ArrayList<>(torchrun());
         // --redirects 1 --tee 1: Debian's torchrun (PyTorch 1.13 on Python 3.11) fails at start with its defaults
         command.addAll(List.of("--redirects", "1", "--tee", "1", "--standalone", "--nproc_per_node", "2",
-                folder.resolve("train.py").toString(), "--device", "cpu", "--max-iters", "120", "--out", dist.toString()));
+                folder.resolve("train.py").toString(), "--device", "cpu", "--max-iters", "120", "--out", dist.toString(),
+                // rows 0-1 in one pass on the first process, rows 2-4 in two (2 + 1) on the second: gradient accumulation
+                "--micro-batch", "2"));
         String out = python(folder, command);
         assertTrue(out.contains("2 processes"), out);
 
@@ -117,7 +119,7 @@ class PyTorchHandoverTest {
         assertTrue(atEnd < atHandover - 0.3, "the validation loss falls in PyTorch: " + atHandover + " -> " + atEnd);
         assertTrue(rows.get(6).trainLoss() < rows.get(1).trainLoss() - 0.3, rows.toString());
 
-        // the global batch is the run's, whatever the processes: ToyGPT's own 100 steps give the same weights
+        // the global batch is the run's, whatever the processes and micro-batches: ToyGPT's own 100 steps give the same weights
         Path toygpt = copyRun(run, tmp.resolve("toygpt-120"));
         Cli.ok("train", "--out", toygpt.toString(), "--resume", "--data", text.toString(), "--max-iters", "120", "--threads", "1", "--sample-tokens", "0");
         assertWeightsClose(new RunDirectory(toygpt).last(), last);
