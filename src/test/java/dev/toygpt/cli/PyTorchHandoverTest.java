@@ -144,6 +144,23 @@ class PyTorchHandoverTest {
         assertEquals(8, after.size(), "one row per evaluation, none repeated");
     }
 
+    /** model.py has the small models too: the one-hot MLP, whose input side is indexed by token. */
+    @Test
+    void theOneHotMlpContinuesToo() throws Exception {
+        Path mlp = tmp.resolve("mlp");
+        Cli.ok("train", "--model", "mlp-onehot", "--data", text.toString(), "--out", mlp.toString(), "--max-iters", "20",
+                "--eval-interval", "10", "--eval-iters", "5", "--threads", "1", "--sample-tokens", "0");
+        Path folder = tmp.resolve("mlp-pytorch");
+        Cli.ok("export", "--checkpoint", mlp.toString(), "--pytorch", folder.toString());
+        python(folder, List.of("/usr/bin/python3", folder.resolve("train.py").toString(), "--max-iters", "30"));
+        Path toygpt = copyRun(mlp, tmp.resolve("mlp-toygpt"));
+        Cli.ok("train", "--out", toygpt.toString(), "--resume", "--data", text.toString(), "--max-iters", "30", "--threads", "1", "--sample-tokens", "0");
+        SafeTensors.Contents x = SafeTensors.read(new RunDirectory(toygpt).last().resolve(Checkpoint.MODEL_FILE));
+        SafeTensors.Contents y = SafeTensors.read(new RunDirectory(folder.resolve("run")).last().resolve(Checkpoint.MODEL_FILE));
+        assertEquals(x.names(), y.names());
+        for (String name : x.names()) close(name, x.get(name).floats(), y.get(name).floats(), RTOL, ATOL);
+    }
+
     @Test
     void trainPyRefusesAnotherText() throws Exception {
         Path folder = tmp.resolve("other-text");
