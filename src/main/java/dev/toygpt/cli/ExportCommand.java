@@ -97,7 +97,7 @@ final class ExportCommand implements Callable<Integer> {
             Files.writeString(tmp.resolve("data.json"), json.writeValueAsString(d) + "\n", StandardCharsets.UTF_8);
             var c = loaded.model().config();
             Files.writeString(tmp.resolve("README.md"), resource("README.md")
-                    .replace("${SOURCE}", source.toString())
+                    .replace("${SOURCE}", source.toAbsolutePath().normalize().toString())
                     .replace("${STEP}", Long.toString(steps))
                     .replace("${MAX_ITERS}", Integer.toString(settings.maxIters()))
                     .replace("${MODEL}", c.kind().cliName() + String.format(Locale.ROOT, " (%,d parameters)", loaded.model().parameterCount()))
