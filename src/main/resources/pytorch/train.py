@@ -25,6 +25,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import struct
 import sys
 import tempfile
@@ -459,8 +460,14 @@ def main():
         % (ENGINE, out, step, max_iters, device.type, world, "" if world == 1 else "es", B, T,
            "" if len(chunks) == 1 else " (%d micro-batches of %d rows per process)" % (len(chunks), micro)))
     saved_step, last_train, last_val, tokens_done, t_log = step, float("nan"), float("nan"), 0, time.time()
+    stop = []
+    if not distributed:
+        # Ctrl-C: finish the step, save a checkpoint and stop (under torchrun, stop with the last checkpoint instead)
+        signal.signal(signal.SIGINT, lambda *_: stop.append(True))
     net.train()
     while True:
+        if stop:
+            break
         done = step >= max_iters
         if (step % eval_interval == 0 or done) and evaluated != step:
             last_train, last_val = estimate_loss()
@@ -510,6 +517,9 @@ def main():
             tokens_done, t_log = 0, now
     if step != saved_step and step > 0 and main_process:
         save(best_step == step)
+    if stop:
+        say("stopped at step %d; continue with the same command" % step)
+        sys.exit(130)
     say("finished %d steps; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s"
         % (step, last_train, last_val, best, out))
     say("take it back with: ./toygpt train --out %s --resume (or sample, chat, eval, plot)" % out)

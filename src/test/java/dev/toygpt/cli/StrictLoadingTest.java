@@ -78,6 +78,18 @@ class StrictLoadingTest {
     }
 
     @Test
+    void exportNeedsExactlyOneDestination() {
+        Cli.Result neither = Cli.run("export", "--checkpoint", run.toString());
+        assertEquals(Main.BAD_INPUT, neither.exitCode(), neither.toString());
+        assertTrue(neither.err().contains("give either --out FILE (a state_dict) or --pytorch DIR (the whole run)"), neither.err());
+        Path both = tmp.resolve("both.safetensors");
+        Cli.Result r = Cli.run("export", "--checkpoint", run.toString(), "--out", both.toString(), "--pytorch", tmp.resolve("both").toString());
+        assertEquals(Main.BAD_INPUT, r.exitCode(), r.toString());
+        assertFalse(Files.exists(both));
+        assertFalse(Files.exists(tmp.resolve("both")));
+    }
+
+    @Test
     void aMaskThatIsNotCausalIsRefused() throws IOException {
         Path leaky = variant("leaky", Map.of("blocks.0.sa.heads.1.tril", e -> {
             float[] v = e.floats();
