@@ -207,6 +207,9 @@ public final class PlaygroundServer implements AutoCloseable {
         if (streamingOrChanging && "cross-site".equals(ctx.header("Sec-Fetch-Site"))) {
             throw new ApiException(403, "requests from other sites are refused");
         }
+        if (ctx.path().equals("/api/events") && !String.valueOf(ctx.header("Accept")).contains("text/event-stream")) {
+            throw new ApiException(406, "/api/events is an event stream: send Accept: text/event-stream (EventSource does)");
+        }
         String length = ctx.header("Content-Length");
         if (length != null) {
             long n;
