@@ -1,7 +1,7 @@
 // The ToyGPT playground: wires the panels together. Each panel lives in its own module:
 // runs.js (runs and loss charts), write.js (streaming generation), step.js (the next-character bars),
 // inside.js (attention and embeddings), chat.js (the chat loop); api.js talks to the server.
-import { loadRuns, setRuns, addMetrics, renderChart, chartState } from './runs.js';
+import { loadRuns, reloadRuns, setRuns, addMetrics, renderChart, chartState } from './runs.js';
 import { setupWrite } from './write.js';
 import { setupStep } from './step.js';
 import { setupInside } from './inside.js';
@@ -26,11 +26,17 @@ function checkpoint() {
 }
 
 /** Fills the picker with every run's checkpoints, keeping the current choice when it still exists. */
+let pickerKey = null;
+
 function fillPicker(runs) {
   const select = $('checkpoint');
   const before = select.value;
-  select.replaceChildren();
   const withCheckpoints = runs.filter((r) => r.checkpoints && r.checkpoints.length);
+  // Rebuilt only when the choices changed: a list replaced under the user's hand would close it.
+  const key = JSON.stringify(withCheckpoints.map((r) => r.checkpoints.map((c) => [c.id, c.label])));
+  if (key === pickerKey) return false;
+  pickerKey = key;
+  select.replaceChildren();
   for (const run of withCheckpoints) {
     const group = document.createElement('optgroup');
     group.label = `${run.id} (${run.model})`;
@@ -86,7 +92,15 @@ function setupTabs(onShow) {
 function listen() {
   const live = $('live');
   const events = new EventSource('/api/events');
-  events.addEventListener('open', () => { live.textContent = 'live'; live.className = 'live on'; });
+  let lost = false;
+  events.addEventListener('open', () => {
+    live.textContent = 'live';
+    live.className = 'live on';
+    // The stream sends only rows written while connected: after a break, read everything again.
+    if (lost) reloadRuns().then(fillPicker).catch((e) => showError(`cannot list the runs: ${e.message}`));
+    lost = false;
+  });
+  events.addEventListener('error', () => { lost = true; });
   events.addEventListener('error', () => { live.textContent = 'reconnecting…'; live.className = 'live off'; });
   events.addEventListener('metrics', (e) => {
     const data = JSON.parse(e.data);
@@ -139,6 +153,15 @@ loadRuns()
   .then((runs) => { fillPicker(runs); window.__toygpt.ready = true; })
   .catch((e) => showError(`cannot list the runs: ${e.message}`));
 window.__toygpt.events = listen();
+
+// A browser opens at most six connections to one server, and a page kept in the back/forward cache would
+// keep its event stream open: close it when the page goes away, open a new one if it comes back.
+window.addEventListener('pagehide', () => window.__toygpt.events.close());
+window.addEventListener('pageshow', (e) => {
+  if (!e.persisted) return;
+  window.__toygpt.events = listen();
+  reloadRuns().then(fillPicker).catch((x) => showError(`cannot list the runs: ${x.message}`));
+});
 
 // The legend's swatches use the same shading as the text.
 for (const s of document.querySelectorAll('.swatch')) s.style.background = shade(Number(s.dataset.p));

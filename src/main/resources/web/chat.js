@@ -32,7 +32,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
     const reply = line('model');
     reply.dataset.state = 'running';
     let text = '';
-    let started = false; // false when the server refused the request (busy, bad input): nothing to keep
+    let said = null; // the line as the model got it (start event); null when the server refused the request
     try {
       await postStream('/api/chat', {
         checkpoint: id, conversation, message,
@@ -40,7 +40,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
         topK: 0, topP: 1, greedy: false, seed: 1337 + turn,
       }, controller.signal, (event, data) => {
         if (event === 'start') {
-          started = true;
+          said = data.prompt;
         } else if (event === 'token') {
           appendChar(reply, data.text, data.p);
           text += data.text;
@@ -57,8 +57,8 @@ export function setupChat({ checkpoint, showError, clearError }) {
       if (e.name !== 'AbortError') showError(e.message);
     } finally {
       // What the model said so far stays in the conversation, as in the terminal (also when stopped).
-      if (started) {
-        conversation += `${message}\n${text}`;
+      if (said !== null) {
+        conversation += said + text;
         turn++;
       } else {
         reply.remove();

@@ -22,6 +22,13 @@ export async function loadRuns() {
   return listing.runs;
 }
 
+/** Forgets every run's metrics and loads them all again (after the event stream was interrupted). */
+export async function reloadRuns() {
+  runs.clear();
+  metrics.clear();
+  return loadRuns();
+}
+
 /** A new listing (from /api/runs or the 'runs' event): fetches metrics of runs not seen before. */
 export async function setRuns(list) {
   const fresh = list.filter((r) => !runs.has(r.id));

@@ -11,7 +11,7 @@ export function samplingOf(prefix) {
   const value = (name) => Number($(`${prefix}-${name}`).value);
   return {
     temperature: value('temperature'),
-    topK: Math.max(0, Math.round(value('topk'))),
+    topK: Math.round(value('topk')), // not clamped: the server checks the limits and says what is wrong
     topP: value('topp'),
     greedy: $(`${prefix}-greedy`).checked,
     seed: Math.round(value('seed')),
