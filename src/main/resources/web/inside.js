@@ -9,9 +9,9 @@ let drawn = { attention: null, embeddings: null, picked: null }; // what the pag
  * One T x T heatmap on a canvas: row = query (the character looking), column = key (the character looked
  * at); darker = more weight. The characters run along the top and down the left side.
  */
-function drawHeatmap(canvas, tokens, weights, cell) {
+function drawHeatmap(canvas, tokens, weights, cell, labels = true) {
   const T = tokens.length;
-  const margin = cell >= 8 ? Math.max(16, cell + 4) : 0; // room for the characters when they can be read
+  const margin = labels && cell >= 8 ? Math.max(16, cell + 4) : 0; // room for the characters when they can be read
   const size = margin + T * cell;
   const ratio = window.devicePixelRatio || 1;
   canvas.width = size * ratio;
@@ -54,8 +54,8 @@ function showAttention(answer, picked) {
   box.replaceChildren();
   const T = answer.tokens.length;
   // Small ones: the grid fits about 420 px wide; the large one: the height left in the window.
-  const small = Math.max(2, Math.min(8, Math.floor((400 / answer.nHead - 8) / T)));
-  const large = Math.max(8, Math.min(22, Math.floor((window.innerHeight - 250) / (T + 1))));
+  const small = Math.max(2, Math.min(6, Math.floor((400 / answer.nHead - 8) / T)));
+  const large = Math.max(8, Math.min(22, Math.floor((window.innerHeight - 235) / (T + 1))));
   for (let layer = 0; layer < answer.nLayer; layer++) {
     const row = document.createElement('div');
     row.className = 'heat-row';
@@ -72,7 +72,7 @@ function showAttention(answer, picked) {
       canvas.setAttribute('role', 'button');
       canvas.setAttribute('aria-label', `layer ${layer + 1}, head ${head + 1}: show large`);
       canvas.title = `layer ${layer + 1} · head ${head + 1}`;
-      drawHeatmap(canvas, answer.tokens, answer.weights[layer][head], small);
+      drawHeatmap(canvas, answer.tokens, answer.weights[layer][head], small, false);
       const pick = () => { drawn.picked = { layer, head }; showAttention(answer, { layer, head, focus: true }); };
       canvas.addEventListener('click', pick);
       canvas.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); pick(); } });

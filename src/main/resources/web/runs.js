@@ -153,6 +153,11 @@ function chartData(ids) {
   return data;
 }
 
+/** As tall as the window allows under the tabs (a projector has few pixels to spare), within limits. */
+function chartHeight() {
+  return Math.max(220, Math.min(420, window.innerHeight - 250));
+}
+
 function chartOptions(ids, width) {
   const axis = { font: '15px system-ui, sans-serif', labelFont: 'bold 15px system-ui, sans-serif', stroke: '#222',
     grid: { stroke: '#e4e4e4' }, ticks: { stroke: '#ccc' } };
@@ -164,7 +169,7 @@ function chartOptions(ids, width) {
   }
   return {
     width,
-    height: 400,
+    height: chartHeight(),
     scales: { x: { time: false } },
     series,
     axes: [{ ...axis, label: 'step', labelSize: 28 }, { ...axis, label: 'loss (nats per character)', labelSize: 30, size: 60 }],
@@ -185,7 +190,7 @@ export function renderChart() {
   const key = ids.join('|');
   if (chart && key === chartKey) {
     chart.setData(data);
-    if (Math.abs(chart.width - width) > 2) chart.setSize({ width, height: 400 });
+    if (Math.abs(chart.width - width) > 2 || chart.height !== chartHeight()) chart.setSize({ width, height: chartHeight() });
     return;
   }
   if (chart) chart.destroy();
