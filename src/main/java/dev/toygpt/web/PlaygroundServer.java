@@ -77,6 +77,7 @@ public final class PlaygroundServer implements AutoCloseable {
             config.startup.showJavalinBanner = false;
             config.startup.showOldJavalinVersionWarning = false;
             config.http.maxRequestSize = options.maxBodyBytes();
+            config.http.prefer405over404 = true;
             config.http.asyncTimeout = 0; // the event feed stays open as long as the page does
             QueuedThreadPool pool = new QueuedThreadPool(options.httpThreads(), Math.min(4, options.httpThreads()));
             pool.setName("toygpt-web");
