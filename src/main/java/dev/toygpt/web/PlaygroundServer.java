@@ -137,14 +137,14 @@ public final class PlaygroundServer implements AutoCloseable {
         return new PlaygroundServer(options);
     }
 
-    /** The first port from first on (up to 20 tried) that host can bind, or -1. */
+    /** The first port from first on (up to 20 tried) that host can bind, or -1; first 0 asks for any free port. */
     public static int freePort(String host, int first) {
         for (int p = first; p < first + 20 && p <= 65535; p++) {
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(true);
                 s.bind(new InetSocketAddress(host, p));
-                return p;
-            } catch (IOException e) {
+                return s.getLocalPort();
+            } catch (IOException | RuntimeException e) {
                 // taken: try the next one
             }
         }
