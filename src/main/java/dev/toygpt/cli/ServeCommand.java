@@ -58,6 +58,9 @@ final class ServeCommand implements Callable<Integer> {
     static PlaygroundServer start(Path runsDir, String host, Integer port, PrintStream err) {
         if (port != null && (port < 0 || port > 65535)) throw new UserInputException("--port must be between 0 and 65535, got " + port);
         if (host == null || host.isBlank()) throw new UserInputException("--host must name an address, e.g. 127.0.0.1");
+        if (PlaygroundServer.freePort(host, 0) < 0) {
+            throw new UserInputException("cannot serve on " + host + ": not an address of this computer (try 127.0.0.1, or 0.0.0.0 for every network)");
+        }
         int chosen = port != null ? port : PlaygroundServer.freePort(host, DEFAULT_PORT);
         if (chosen < 0) throw new UserInputException("ports " + DEFAULT_PORT + " to " + (DEFAULT_PORT + 19) + " are all taken on " + host + ": choose one with --port");
         if (port != null && port != 0 && PlaygroundServer.freePort(host, port) != port) {

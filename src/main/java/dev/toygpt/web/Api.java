@@ -28,6 +28,9 @@ import java.util.List;
  * {@link NextTokenDistribution}, {@link AttentionMaps}, {@link EmbeddingMap}.
  */
 final class Api {
+    /** Run before each streamed character when set: the tests slow generation down with it to watch the limits. */
+    static volatile Runnable pacer;
+
     private final PlaygroundServer.Options options;
     private final Catalog catalog;
     private final Generations generations;
@@ -77,6 +80,7 @@ final class Api {
             int[] count = {0};
             String reason = run(() -> generator.generateWithProbabilities(p.ids(), maxNewTokens, new Rng(seed),
                     (id, prob) -> {
+                        pace();
                         deadline.check();
                         events.send("token", token(loaded.vocabulary(), id, prob));
                         count[0]++;
@@ -109,6 +113,7 @@ final class Api {
             Generator generator = new Generator(loaded.model(), new NextTokenSampler(settings));
             int[] count = {0};
             String reason = run(() -> conversation.reply(generator, turn, maxNewTokens, new Rng(seed), (id, prob) -> {
+                pace();
                 deadline.check();
                 events.send("token", token(loaded.vocabulary(), id, prob));
                 count[0]++;
@@ -201,6 +206,11 @@ final class Api {
         } catch (IOException e) {
             throw ApiException.badRequest("could not read the request body");
         }
+    }
+
+    private static void pace() {
+        Runnable p = pacer;
+        if (p != null) p.run();
     }
 
     private static ObjectNode token(Vocabulary vocab, int id, double p) {

@@ -77,6 +77,7 @@ public final class PlaygroundServer implements AutoCloseable {
             config.startup.showJavalinBanner = false;
             config.startup.showOldJavalinVersionWarning = false;
             config.http.maxRequestSize = options.maxBodyBytes();
+            config.http.prefer405over404 = true;
             config.http.asyncTimeout = 0; // the event feed stays open as long as the page does
             QueuedThreadPool pool = new QueuedThreadPool(options.httpThreads(), Math.min(4, options.httpThreads()));
             pool.setName("toygpt-web");
@@ -136,14 +137,14 @@ public final class PlaygroundServer implements AutoCloseable {
         return new PlaygroundServer(options);
     }
 
-    /** The first port from first on (up to 20 tried) that host can bind, or -1. */
+    /** The first port from first on (up to 20 tried) that host can bind, or -1; first 0 asks for any free port. */
     public static int freePort(String host, int first) {
         for (int p = first; p < first + 20 && p <= 65535; p++) {
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(true);
                 s.bind(new InetSocketAddress(host, p));
-                return p;
-            } catch (IOException e) {
+                return s.getLocalPort();
+            } catch (IOException | RuntimeException e) {
                 // taken: try the next one
             }
         }
