@@ -150,7 +150,11 @@ window.__toygpt = {
 };
 
 loadRuns()
-  .then((runs) => { fillPicker(runs); window.__toygpt.ready = true; })
+  .then((runs) => {
+    fillPicker(runs);
+    panels.checkpointChanged(); // a page opened on #step or #inside shows its model's answer at once
+    window.__toygpt.ready = true;
+  })
   .catch((e) => showError(`cannot list the runs: ${e.message}`));
 window.__toygpt.events = listen();
 

@@ -106,9 +106,9 @@ function renderTable() {
     }
     const check = cell('');
     check.append(box);
-    tr.append(check, nameCell, cell(run.model),
+    tr.append(check, nameCell, cell(run.model ?? '–'),
       cell(run.parameters != null ? run.parameters.toLocaleString('en') : '–', 'num'),
-      cell(`${(run.step ?? 0).toLocaleString('en')} / ${(run.maxIters ?? 0).toLocaleString('en')}`, 'num'),
+      cell(`${(run.step ?? 0).toLocaleString('en')} / ${run.maxIters != null ? run.maxIters.toLocaleString('en') : '–'}`, 'num'),
       cell(run.bestValLoss != null ? run.bestValLoss.toFixed(3) : '–', 'num'));
     body.append(tr);
   }
