@@ -338,6 +338,30 @@ class PageBrowserTest {
         }
     }
 
+    @Test
+    void everyControlIsLabelledAndEveryPanelSaysWhatItShows() {
+        open("runs");
+        waitFor(() -> !driver.findElements(By.cssSelector("#runs-table tbody input")).isEmpty());
+        // A control without a label is a mystery to a screen reader and to whoever reads the page's code.
+        Object unlabelled = js("""
+                return [...document.querySelectorAll('input, select, textarea, canvas[tabindex]')]
+                    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                    .map(e => e.id || e.outerHTML.slice(0, 60));""");
+        assertEquals(List.of(), unlabelled);
+        for (WebElement tab : driver.findElements(By.cssSelector("[role=tab]"))) {
+            tab.click();
+            WebElement panel = driver.findElement(By.id(tab.getAttribute("aria-controls")));
+            assertTrue(panel.isDisplayed(), tab.getText() + " shows its panel");
+            String caption = panel.findElement(By.cssSelector(".caption")).getText();
+            assertTrue(caption.length() > 30, tab.getText() + " has a one-line caption: " + caption);
+        }
+        // The tab strip works from the keyboard: arrow keys move between panels.
+        WebElement chat = driver.findElement(By.id("tab-chat"));
+        chat.sendKeys(Keys.ARROW_RIGHT);
+        assertEquals("true", driver.findElement(By.id("tab-runs")).getAttribute("aria-selected"));
+        assertTrue(driver.findElement(By.id("panel-runs")).isDisplayed());
+    }
+
     // ---- helpers
 
     /** Trains a two-layer, two-head GPT (block 16) on the test verse; slowed (and stoppable) when live is given. */
@@ -471,7 +495,10 @@ class PageBrowserTest {
         new WebDriverWait(driver, WAIT, Duration.ofMillis(50)).until(d -> condition.getAsBoolean());
     }
 
+    /** Saves what the window shows, after checking it needs no horizontal scrolling at 1280 pixels. */
     private void screenshot(String name) {
+        long overflow = ((Number) js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")).longValue();
+        assertTrue(overflow <= 0, name + ": wider than the window by " + overflow + " px");
         try {
             Files.write(SCREENSHOTS.resolve(name + ".png"), ((ChromeDriver) driver).getScreenshotAs(OutputType.BYTES));
         } catch (IOException e) {
