@@ -25,9 +25,9 @@ function checkpoint() {
   return $('checkpoint').value || null;
 }
 
-/** Fills the picker with every run's checkpoints, keeping the current choice when it still exists. */
-let pickerKey = null;
+let pickerKey = null; // the choices the picker shows now
 
+/** Fills the picker with every run's checkpoints, keeping the current choice when it still exists. */
 function fillPicker(runs) {
   const select = $('checkpoint');
   const before = select.value;
@@ -100,8 +100,12 @@ function listen() {
     if (lost) reloadRuns().then(fillPicker).catch((e) => showError(`cannot list the runs: ${e.message}`));
     lost = false;
   });
-  events.addEventListener('error', () => { lost = true; });
-  events.addEventListener('error', () => { live.textContent = 'reconnecting…'; live.className = 'live off'; });
+  events.addEventListener('error', () => {
+    // EventSource reconnects by itself; until then the page says its figures may be behind.
+    lost = true;
+    live.textContent = 'reconnecting…';
+    live.className = 'live off';
+  });
   events.addEventListener('metrics', (e) => {
     const data = JSON.parse(e.data);
     addMetrics(data.id, data.rows);
