@@ -54,8 +54,8 @@ final class Events implements AutoCloseable {
     void subscribe(SseClient client) {
         client.keepAlive();
         client.onClose(() -> clients.remove(client));
+        client.sendComment("connected"); // before it is shared with the timer, so one thread writes at a time
         clients.add(client);
-        client.sendComment("connected");
     }
 
     int subscribers() {
