@@ -54,8 +54,8 @@ final class Events implements AutoCloseable {
     void subscribe(SseClient client) {
         client.keepAlive();
         client.onClose(() -> clients.remove(client));
+        client.sendComment("connected"); // before it is shared with the timer, so one thread writes at a time
         clients.add(client);
-        client.sendComment("connected");
     }
 
     int subscribers() {
@@ -151,7 +151,26 @@ final class Events implements AutoCloseable {
         }
     }
 
-    private void ping() {
+    /**
+     * Forgets the pages that went away and returns how many are left. A closed connection shows only when
+     * written to, and the first write after the close may still succeed: so two comments, a moment apart.
+     */
+    synchronized int prune() {
+        for (int round = 0; round < 2; round++) {
+            ping();
+            if (round == 0) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return clients.size();
+    }
+
+    private synchronized void ping() { // one writer at a time per page: the timer, or a request pruning
         for (SseClient c : clients) {
             try {
                 if (c.terminated()) clients.remove(c);

@@ -17,7 +17,9 @@ import java.nio.ByteBuffer;
  * a value of the wrong type or out of range is a 400 with a message that names the field.
  */
 final class JsonBody {
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private final JsonNode node;
 
     private JsonBody(JsonNode node) {

@@ -59,6 +59,9 @@ public final class PlaygroundServer implements AutoCloseable {
         }
     }
 
+    /** Pages listening to /api/events at once (each holds a connection, not a thread). */
+    static final int MAX_SUBSCRIBERS = 64;
+
     private final Options options;
     private final Catalog catalog;
     private final Events events;
@@ -208,8 +211,14 @@ public final class PlaygroundServer implements AutoCloseable {
         if (streamingOrChanging && "cross-site".equals(ctx.header("Sec-Fetch-Site"))) {
             throw new ApiException(403, "requests from other sites are refused");
         }
-        if (ctx.path().equals("/api/events") && !String.valueOf(ctx.header("Accept")).contains("text/event-stream")) {
-            throw new ApiException(406, "/api/events is an event stream: send Accept: text/event-stream (EventSource does)");
+        if (ctx.path().equals("/api/events")) {
+            if (!String.valueOf(ctx.header("Accept")).contains("text/event-stream")) {
+                throw new ApiException(406, "/api/events is an event stream: send Accept: text/event-stream (EventSource does)");
+            }
+            if (events.subscribers() >= MAX_SUBSCRIBERS && events.prune() >= MAX_SUBSCRIBERS) {
+                ctx.header("Retry-After", "5");
+                throw new ApiException(429, "too many pages are listening to /api/events (" + MAX_SUBSCRIBERS + "); close some");
+            }
         }
         String length = ctx.header("Content-Length");
         if (length != null) {

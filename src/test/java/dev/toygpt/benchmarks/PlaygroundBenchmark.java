@@ -1,8 +1,11 @@
 package dev.toygpt.benchmarks;
 
+import dev.toygpt.inspect.AttentionMaps;
+import dev.toygpt.models.Gpt;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
 import dev.toygpt.sample.Generator;
+import dev.toygpt.sample.NextTokenDistribution;
 import dev.toygpt.sample.NextTokenSampler;
 import dev.toygpt.sample.Prompt;
 import dev.toygpt.sample.SamplingSettings;
@@ -34,8 +37,9 @@ import java.util.Locale;
  * and characters per second streamed by /api/generate against the same generation printed to a stream
  * as {@code toygpt sample} does.
  *
- * <pre>./mvnw -q test-compile exec:exec -Pjmh -Djmh.main=dev.toygpt.benchmarks.PlaygroundBenchmark</pre>
- * or run this class's main with {@code --add-modules jdk.incubator.vector} on the test class path.
+ * Run its main with {@code --add-modules jdk.incubator.vector} on the test class path:
+ * <pre>./mvnw -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
+ * java --add-modules jdk.incubator.vector -cp target/test-classes:target/classes:$(cat target/cp.txt) dev.toygpt.benchmarks.PlaygroundBenchmark</pre>
  */
 public final class PlaygroundBenchmark {
     public static void main(String[] args) throws Exception {
@@ -58,8 +62,14 @@ public final class PlaygroundBenchmark {
             latency(http, base + "/api/next", body, "POST /api/next, 32 characters");
             latency(http, base + "/api/attention", body, "POST /api/attention, 32 characters");
 
-            // streaming: characters per second, from the first character to the last
+            // the same work without HTTP: what the services cost
             Checkpoint.Loaded loaded = Checkpoint.load(new RunDirectory(runs.resolve("seed")).best());
+            int[] ids = loaded.vocabulary().encode(text.substring(0, 32));
+            SamplingSettings knobs = new SamplingSettings(0.8f, 10, 1f, false);
+            direct("NextTokenDistribution.of, 32 characters", () -> NextTokenDistribution.of(loaded.model(), ids, knobs, null));
+            direct("AttentionMaps.of, 32 characters", () -> AttentionMaps.of((Gpt) loaded.model(), ids));
+
+            // streaming: characters per second, from the first character to the last
             for (int round = 0; round < 3; round++) {
                 double web = streamed(http, base);
                 double sample = sampled(loaded);
@@ -79,6 +89,18 @@ public final class PlaygroundBenchmark {
         }
         Arrays.sort(ms);
         System.out.printf(Locale.ROOT, "%-40s median %.2f ms, p95 %.2f ms, max %.2f ms%n", what, ms[ms.length / 2], ms[(int) (ms.length * 0.95)], ms[ms.length - 1]);
+    }
+
+    private static void direct(String what, Runnable work) {
+        for (int i = 0; i < 500; i++) work.run();
+        double[] ms = new double[500];
+        for (int i = 0; i < ms.length; i++) {
+            long t = System.nanoTime();
+            work.run();
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        Arrays.sort(ms);
+        System.out.printf(Locale.ROOT, "%-40s median %.3f ms, p95 %.3f ms (no HTTP)%n", what, ms[ms.length / 2], ms[(int) (ms.length * 0.95)]);
     }
 
     private static double streamed(HttpClient http, String base) throws Exception {

@@ -140,7 +140,6 @@ class PlaygroundLimitsTest {
         Path crafted = runs.resolve("crafted");
         Files.createDirectories(crafted);
         Files.writeString(crafted.resolve("checkpoints.json"), "{\"last\": \"../../outside/secret/step-000040\", \"best\": \"/etc\"}");
-        server.markTraining(crafted, false);
 
         JsonNode list = client.getJson("/api/runs").get("runs");
         List<String> ids = list.findValuesAsText("id");
@@ -184,7 +183,8 @@ class PlaygroundLimitsTest {
     @Test
     void malformedRequestsGet400WithAMessage() throws Exception {
         String[][] cases = {
-                {"{", "not valid JSON"}, {"[1, 2]", "JSON object"}, {"\"text\"", "JSON object"}, {"", "JSON object"},
+                {"{", "not valid JSON"}, {"[1, 2]", "JSON object"}, {"{} {}", "not valid JSON"},
+                {"{\"checkpoint\": \"tiny@best\", \"checkpoint\": \"tiny@last\"}", "not valid JSON"}, {"\"text\"", "JSON object"}, {"", "JSON object"},
                 {"{\"text\": \"the\"}", "checkpoint is missing"},
                 {"{\"checkpoint\": 5}", "checkpoint must be a string"},
                 {"{\"checkpoint\": \"tiny@best\", \"text\": [1]}", "text must be a string"},
@@ -290,6 +290,26 @@ class PlaygroundLimitsTest {
             assertEquals(n, Playground.text(events).length());
             assertEquals(0, quick.activeGenerations());
         }
+    }
+
+    @Test
+    void theEventFeedTakesAtMost64PagesAndOnlyEventStreamReaders() throws Exception {
+        assertJsonError(get("/api/events", here()), 406);
+        HttpRequest feed = HttpRequest.newBuilder(URI.create(client.base + "/api/events")).header("Accept", "text/event-stream").build();
+        List<HttpResponse<InputStream>> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < PlaygroundServer.MAX_SUBSCRIBERS; i++) {
+                HttpResponse<InputStream> r = client.http.send(feed, HttpResponse.BodyHandlers.ofInputStream());
+                assertEquals(200, r.statusCode());
+                open.add(r);
+            }
+            for (long end = System.nanoTime() + 5_000_000_000L; server.subscribers() < PlaygroundServer.MAX_SUBSCRIBERS && System.nanoTime() < end; ) Thread.sleep(10);
+            HttpResponse<String> refused = client.http.send(feed, HttpResponse.BodyHandlers.ofString());
+            assertEquals(429, refused.statusCode(), refused.body());
+        } finally {
+            for (var r : open) r.body().close();
+        }
+        assertEquals(200, client.http.send(feed, HttpResponse.BodyHandlers.ofInputStream()).statusCode(), "pages that left free their place");
     }
 
     private static void waitForNoGenerations() throws InterruptedException {
