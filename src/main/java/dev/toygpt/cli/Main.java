@@ -17,7 +17,7 @@ import java.nio.file.NoSuchFileException;
         description = "Train, sample from and inspect character-level GPT language models, from scratch in Java.",
         subcommands = {TrainCommand.class, SampleCommand.class, ChatCommand.class, EvalCommand.class,
                 ImportCommand.class, ExportCommand.class, BenchCommand.class, TourCommand.class,
-                PlotCommand.class, ExperimentCommand.class, CommandLine.HelpCommand.class})
+                PlotCommand.class, ExperimentCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad input: a usage error, a bad file, an impossible setting. */
     public static final int BAD_INPUT = 2;
@@ -27,7 +27,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, eval, plot, experiment, tour, bench, import or export");
+        throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: train, sample, chat, serve, eval, plot, experiment, tour, bench, import or export");
     }
 
     public static void main(String[] args) {

@@ -73,6 +73,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
     @Option(names = "--min-lr", paramLabel = "X", description = "final learning rate of the cosine schedule") Float minLr;
     @Option(names = "--train-fraction", paramLabel = "X", description = "share of the text used for training, the rest validates (default 0.9)") Double trainFraction;
+    @Option(names = "--serve", arity = "0..1", paramLabel = "PORT", fallbackValue = "-1",
+            description = "also serve the playground for the run's folder while training (port: default 8080 or the next free one); keeps serving after training until Ctrl-C")
+    Integer serve;
     @Option(names = "--sample-tokens", paramLabel = "N", defaultValue = "500", description = "characters to sample at the end (0: none; default ${DEFAULT-VALUE})")
     int sampleTokens;
 
@@ -180,6 +183,13 @@ final class TrainCommand implements Callable<Integer> {
                 settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
                 Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
+        dev.toygpt.web.PlaygroundServer server = null;
+        if (serve != null) { // the page shows the runs beside this one too; the server loads its own copies from disk
+            Files.createDirectories(out);
+            Path folder = out.toAbsolutePath().normalize().getParent();
+            server = ServeCommand.start(folder, "127.0.0.1", serve == -1 ? null : serve, err);
+            server.markTraining(out, true);
+        }
         TrainProgress progress = new TrainProgress(settings);
         RunPlotter plotter = new RunPlotter(run, RunPlotter.defaultTitle(out), err); // loss.png and loss.svg in the run directory
         Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), plotter.and(progress));
@@ -236,6 +246,11 @@ final class TrainCommand implements Callable<Integer> {
             err.println("sample:");
             SampleCommand.stream(lm, vocab, new int[]{SampleCommand.startToken(vocab)}, sampleTokens,
                     dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out(), true);
+        }
+        if (server != null) {
+            server.markTraining(out, false);
+            err.println("training finished; the playground is still at " + server.url() + " (Ctrl-C stops it)");
+            ServeCommand.awaitCtrlC(server);
         }
         return 0;
     }
