@@ -60,8 +60,9 @@ public final class MetricsLog {
         long[] lastStep = {Long.MIN_VALUE};
         boolean[] changed = {false};
         int[] lineNo = {0};
-        scan(file, (line, terminated) -> {
+        scan(file, (line, terminated, crlf) -> {
             lineNo[0]++;
+            if (crlf) changed[0] = true; // rewritten with the \n this class appends
             if (lineNo[0] == 1 && HEADER.equals(line) && terminated) return;
             Row row = line == null ? null : parse(line);
             if (lineNo[0] > 1 && row != null && terminated && row.step() <= step && row.step() > lastStep[0]) {
@@ -82,7 +83,7 @@ public final class MetricsLog {
     public static List<Row> read(Path file) throws IOException {
         List<Row> rows = new ArrayList<>();
         int[] lineNo = {0};
-        scan(file, (line, terminated) -> {
+        scan(file, (line, terminated, crlf) -> {
             lineNo[0]++;
             if (line != null && (line.isBlank() || line.startsWith("step"))) return;
             Row row = line == null ? null : parse(line);
@@ -117,8 +118,11 @@ public final class MetricsLog {
     }
 
     private interface LineHandler {
-        /** line is null when it was longer than MAX_LINE; terminated says whether a newline ended it. */
-        void line(String line, boolean terminated);
+        /**
+         * line is null when it was longer than MAX_LINE; terminated says whether a newline ended it, crlf
+         * whether that was \r\n (the \r is not part of line).
+         */
+        void line(String line, boolean terminated, boolean crlf);
     }
 
     /** Reads lines of at most MAX_LINE bytes as ISO-8859-1 (a row is ASCII; any other byte makes no row). */
@@ -130,8 +134,9 @@ public final class MetricsLog {
             for (int b; (b = in.read()) != -1; ) {
                 any = true;
                 if (b == '\n') {
-                    if (len > 0 && buf[len - 1] == '\r') len--;
-                    handler.line(tooLong ? null : new String(buf, 0, len, StandardCharsets.ISO_8859_1), true);
+                    boolean crlf = len > 0 && buf[len - 1] == '\r';
+                    if (crlf) len--;
+                    handler.line(tooLong ? null : new String(buf, 0, len, StandardCharsets.ISO_8859_1), true, crlf);
                     len = 0;
                     tooLong = false;
                     any = false;
@@ -141,7 +146,7 @@ public final class MetricsLog {
                     tooLong = true;
                 }
             }
-            if (any) handler.line(tooLong ? null : new String(buf, 0, len, StandardCharsets.ISO_8859_1), false);
+            if (any) handler.line(tooLong ? null : new String(buf, 0, len, StandardCharsets.ISO_8859_1), false, false);
         }
     }
 }

@@ -260,6 +260,12 @@ class CheckpointFilesFuzzTest {
         metrics(metrics.getBytes(StandardCharsets.ISO_8859_1), step);
     }
 
+    /** Found by the long run: a file with \r\n line endings was kept as it was, not rewritten with \n. */
+    @net.jqwik.api.Example
+    void windowsLineEndingsAreRewritten() throws IOException {
+        metrics((MetricsLog.HEADER + "\r\n0,4.1,4.2,0.001,0.5\r\n10,3.0,3.1,0.001,1.5\r\n").getBytes(StandardCharsets.ISO_8859_1), 10);
+    }
+
     private static void metrics(byte[] content, long step) throws IOException {
         Path file = RUN.resolve(RunDirectory.METRICS);
         Files.write(file, content);
