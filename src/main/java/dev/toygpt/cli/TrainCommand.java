@@ -1,5 +1,6 @@
 package dev.toygpt.cli;
 
+import dev.toygpt.io.SaveFailedException;
 import dev.toygpt.kernels.Parallel;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
@@ -10,6 +11,7 @@ import dev.toygpt.text.Vocabulary;
 import dev.toygpt.train.Checkpoint;
 import dev.toygpt.train.Presets;
 import dev.toygpt.train.RunDirectory;
+import dev.toygpt.train.RunLock;
 import dev.toygpt.train.TrainSettings;
 import dev.toygpt.train.Trainer;
 import dev.toygpt.util.Rng;
@@ -79,8 +81,24 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--sample-tokens", paramLabel = "N", defaultValue = "500", description = "characters to sample at the end (0: none; default ${DEFAULT-VALUE})")
     int sampleTokens;
 
+    /** The run directory's lock, held from just before training starts until it has ended. */
+    private RunLock lock;
+
     @Override
     public Integer call() throws Exception {
+        try {
+            return train();
+        } catch (SaveFailedException e) {
+            boolean resumable = new RunDirectory(out).hasCheckpoints();
+            throw e.withAdvice("Free some space (or make " + out + " writable again), then " + (resumable
+                    ? "continue with: ./toygpt train --out " + out + (data.equals("shakespeare") ? "" : " --data " + data) + " --resume"
+                    : "start again."));
+        } finally {
+            if (lock != null) lock.close();
+        }
+    }
+
+    private Integer train() throws Exception {
         if (threads != null) {
             if (threads < 1) throw new UserInputException("--threads must be at least 1, got " + threads);
             Parallel.setThreads(threads);
@@ -164,15 +182,21 @@ final class TrainCommand implements Callable<Integer> {
                 out = Path.of("runs", name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             }
             run = new RunDirectory(out);
-            if (run.hasCheckpoints() || Files.exists(run.metricsFile())) {
-                throw new UserInputException(out + " already holds a run: add --resume to continue it, or choose another --out");
-            }
+            refuseExistingRun(run);
         }
         settings.validate();
         config.validate();
 
         var split = corpus.split(settings.trainFraction());
         checkLongEnough(corpus.name(), split.train().length, split.val().length, config.blockSize());
+        // Only now, with every check passed, is the run directory locked (and created): a refused command
+        // leaves no trace. What was read before is read again under the lock, in case another run changed it.
+        lock = RunLock.acquire(out);
+        if (resumeFrom != null) {
+            resumeFrom = run.last();
+        } else {
+            refuseExistingRun(run);
+        }
         LanguageModel lm = initial != null ? initial : LanguageModel.create(config, new Rng(settings.seed()));
         var err = Console.err();
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
@@ -253,6 +277,12 @@ final class TrainCommand implements Callable<Integer> {
             ServeCommand.awaitCtrlC(server);
         }
         return 0;
+    }
+
+    private void refuseExistingRun(RunDirectory run) {
+        if (run.hasCheckpoints() || Files.exists(run.metricsFile())) {
+            throw new UserInputException(out + " already holds a run: add --resume to continue it, or choose another --out");
+        }
     }
 
     /** Both splits must hold at least one training window; says which is too short and what to change. */

@@ -100,6 +100,14 @@ public final class ModelWeights {
      * (the prefix is stripped); others are ignored only when prefix is non-empty.
      */
     public static void load(Module model, SafeTensors.Contents file, String prefix) {
+        check(model, file, prefix).run();
+    }
+
+    /**
+     * Checks every name, shape and dtype and returns the action that copies the values into the model; the
+     * action cannot fail, so a caller that loads several files can check them all before changing anything.
+     */
+    public static Runnable check(Module model, SafeTensors.Contents file, String prefix) {
         StateDict dict = model.stateDict();
         List<String> problems = new ArrayList<>();
         Map<String, float[]> values = new LinkedHashMap<>();
@@ -129,7 +137,7 @@ public final class ModelWeights {
             throw new MismatchException("the weights do not match the model: " + String.join("; ",
                     problems.subList(0, Math.min(5, problems.size()))) + (problems.size() > 5 ? "; and " + (problems.size() - 5) + " more" : ""));
         }
-        values.forEach((name, v) -> dict.get(name).write(v));
+        return () -> values.forEach((name, v) -> dict.get(name).write(v));
     }
 
     /** Which of the four models a set of PyTorch parameter names belongs to. */
