@@ -1,6 +1,7 @@
 package dev.toygpt.cli;
 
 import dev.toygpt.models.LanguageModel;
+import dev.toygpt.sample.Conversation;
 import dev.toygpt.sample.Generator;
 import dev.toygpt.sample.NextTokenSampler;
 import dev.toygpt.text.Vocabulary;
@@ -15,7 +16,6 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 @Command(name = "chat", mixinStandardHelpOptions = true, sortOptions = false,
@@ -45,13 +45,10 @@ final class ChatCommand implements Callable<Integer> {
         Vocabulary vocab = loaded.vocabulary();
         Generator generator = new Generator(model, new NextTokenSampler(settings));
         Rng rng = new Rng(sampling.seed);
-        int window = model.contextLength();
-        int newline = vocab.encodeChar('\n');
-        StringBuilder conversation = new StringBuilder();
-        boolean warnedCrop = false;
+        Conversation conversation = new Conversation(model, vocab);
         var err = Console.err();
         var out = Console.out();
-        err.printf("chatting with %s (%s, context %d characters). /reset, /quit%n", checkpoint, model.config().kind(), window);
+        err.printf("chatting with %s (%s, context %d characters). /reset, /quit%n", checkpoint, model.config().kind(), conversation.window());
         BufferedReader in = new BufferedReader(new InputStreamReader(Console.in(), StandardCharsets.UTF_8));
         while (true) {
             err.print("> ");
@@ -59,48 +56,24 @@ final class ChatCommand implements Callable<Integer> {
             String line = in.readLine();
             if (line == null || line.strip().equals("/quit")) break;
             if (line.strip().equals("/reset")) {
-                conversation.setLength(0);
-                warnedCrop = false;
+                conversation.reset();
                 err.println("(conversation forgotten)");
                 continue;
             }
-            int[] typed;
             try {
-                typed = SampleCommand.promptTokens(line + "\n", vocab, strict);
+                SampleCommand.promptTokens(line + "\n", vocab, strict); // warns about (or, when strict, rejects) unknown characters
             } catch (UserInputException e) {
                 err.println("error: " + e.getMessage());
                 continue;
             }
-            conversation.append(vocab.decode(typed));
-            int[] context = vocab.encode(conversation.toString());
-            if (context.length > window && !warnedCrop) {
-                err.printf("(the conversation is longer than the model's context: it now sees only the last %d characters)%n", window);
-                warnedCrop = true;
-            }
-            int[] ids = Arrays.copyOfRange(context, Math.max(0, context.length - window), context.length);
-            StringBuilder reply = new StringBuilder();
-            int[] previous = {-1};
-            try {
-                generator.generate(ids, maxNewTokens, rng, id -> {
-                    out.print(vocab.decode(id));
-                    out.flush();
-                    reply.append(vocab.decode(id));
-                    if (id == newline && previous[0] == newline) throw new StopReply();
-                    previous[0] = id;
-                });
-            } catch (StopReply done) {
-                // a blank line ends the speech
-            }
-            if (reply.length() == 0 || reply.charAt(reply.length() - 1) != '\n') out.println();
-            conversation.append(reply);
+            Conversation.Turn turn = conversation.add(line);
+            if (turn.cropNotice() != null) err.println("(" + turn.cropNotice() + ")");
+            String reply = conversation.reply(generator, turn, maxNewTokens, rng, (id, p) -> {
+                out.print(vocab.decode(id));
+                out.flush();
+            });
+            if (reply.isEmpty() || reply.charAt(reply.length() - 1) != '\n') out.println();
         }
         return 0;
-    }
-
-    /** Ends generation early at the end of a speech. */
-    private static final class StopReply extends RuntimeException {
-        StopReply() {
-            super(null, null, false, false);
-        }
     }
 }

@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "import", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn a PyTorch state_dict saved as safetensors (the notebooks' parameter names) into a ToyGPT checkpoint.",
-                "The model and its sizes are read from the tensor names and shapes; the corpus gives the vocabulary."})
+                "The model and its sizes are read from the tensor names and shapes; the corpus gives the vocabulary.",
+                "The GPT's causal-mask buffers (blocks.N.sa.heads.H.tril) may be present or not; if present they must be the causal mask."})
 final class ImportCommand implements Callable<Integer> {
     @Option(names = "--weights", paramLabel = "FILE", required = true, description = "the .safetensors state_dict")
     Path weights;

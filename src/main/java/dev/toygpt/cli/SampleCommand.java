@@ -3,6 +3,7 @@ package dev.toygpt.cli;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.sample.Generator;
 import dev.toygpt.sample.NextTokenSampler;
+import dev.toygpt.sample.Prompt;
 import dev.toygpt.sample.SamplingSettings;
 import dev.toygpt.text.Vocabulary;
 import dev.toygpt.train.Checkpoint;
@@ -56,22 +57,19 @@ final class SampleCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Encodes a prompt; unknown characters are dropped with a warning, or rejected when strict. */
+    /** Encodes a prompt ({@link Prompt}); unknown characters are dropped with a warning, or rejected when strict. */
     static int[] promptTokens(String prompt, Vocabulary vocab, boolean strict) {
-        if (prompt == null || prompt.isEmpty()) return new int[]{startToken(vocab)};
-        Vocabulary.Encoded enc = vocab.encodeLenient(prompt);
-        if (enc.hasDropped()) {
-            if (strict) throw new UserInputException("the prompt has " + enc.describeDropped() + " (drop --strict to skip them)");
-            Console.err().println("warning: the prompt has " + enc.describeDropped() + "; dropping them");
+        Prompt p = Prompt.encode(prompt, vocab);
+        if (p.hasDropped()) {
+            if (strict) throw new UserInputException("the prompt has " + p.dropped() + " (drop --strict to skip them)");
+            Console.err().println("warning: the prompt has " + p.dropped() + "; dropping them");
         }
-        if (enc.ids().length == 0) return new int[]{startToken(vocab)};
-        return enc.ids();
+        return p.ids();
     }
 
     /** The notebooks start generation from token 0; a newline when the vocabulary has one. */
     static int startToken(Vocabulary vocab) {
-        int nl = vocab.encodeChar('\n');
-        return nl >= 0 ? nl : 0;
+        return Prompt.startToken(vocab);
     }
 
     /** Generates and prints each character as soon as it is chosen. */

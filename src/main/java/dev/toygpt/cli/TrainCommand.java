@@ -1,5 +1,6 @@
 package dev.toygpt.cli;
 
+import dev.toygpt.io.SaveFailedException;
 import dev.toygpt.kernels.Parallel;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
@@ -10,6 +11,7 @@ import dev.toygpt.text.Vocabulary;
 import dev.toygpt.train.Checkpoint;
 import dev.toygpt.train.Presets;
 import dev.toygpt.train.RunDirectory;
+import dev.toygpt.train.RunLock;
 import dev.toygpt.train.TrainSettings;
 import dev.toygpt.train.Trainer;
 import dev.toygpt.util.Rng;
@@ -44,6 +46,11 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--resume", description = "continue the run in --out from its last checkpoint")
     boolean resume;
+    @Option(names = "--init-from", paramLabel = "CHECKPOINT",
+            description = "fine-tune: start a new run from a trained checkpoint's weights (a run directory means its best), same model, fresh optimizer")
+    Path initFrom;
+    @Option(names = "--extend-vocab", description = "with --init-from: give the text's characters the model lacks new rows in the embedding and the head")
+    boolean extendVocab;
 
     @Option(names = "--max-iters", paramLabel = "N", description = "training steps") Integer maxIters;
     @Option(names = "--eval-interval", paramLabel = "N", description = "estimate the losses every N steps") Integer evalInterval;
@@ -69,18 +76,43 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
     @Option(names = "--min-lr", paramLabel = "X", description = "final learning rate of the cosine schedule") Float minLr;
     @Option(names = "--train-fraction", paramLabel = "X", description = "share of the text used for training, the rest validates (default 0.9)") Double trainFraction;
+    @Option(names = "--serve", arity = "0..1", paramLabel = "PORT", fallbackValue = "-1",
+            description = "also serve the playground for the run's folder while training (port: default 8080 or the next free one); keeps serving after training until Ctrl-C")
+    Integer serve;
     @Option(names = "--sample-tokens", paramLabel = "N", defaultValue = "500", description = "characters to sample at the end (0: none; default ${DEFAULT-VALUE})")
     int sampleTokens;
 
+    /** The run directory's lock, held from just before training starts until it has ended. */
+    private RunLock lock;
+
     @Override
     public Integer call() throws Exception {
+        try {
+            return train();
+        } catch (SaveFailedException e) {
+            boolean resumable = new RunDirectory(out).hasCheckpoints();
+            throw e.withAdvice("Free some space (or make " + out + " writable again), then " + (resumable
+                    ? "continue with: ./toygpt train --out " + out + (data.equals("shakespeare") ? "" : " --data " + data) + " --resume"
+                    : "start again."));
+        } finally {
+            if (lock != null) lock.close();
+        }
+    }
+
+    private Integer train() throws Exception {
         if (threads != null) {
             if (threads < 1) throw new UserInputException("--threads must be at least 1, got " + threads);
             Parallel.setThreads(threads);
         }
         if (resume && out == null) throw new UserInputException("--resume needs --out DIR, the run to continue");
+        if (initFrom != null && resume) {
+            throw new UserInputException("--init-from starts a new run; to continue a fine-tuning run give just --out DIR --resume");
+        }
+        if (extendVocab && initFrom == null) throw new UserInputException("--extend-vocab goes with --init-from CHECKPOINT");
         Corpus corpus = DataOption.load(data);
         Vocabulary vocab = corpus.vocabulary();
+        LanguageModel initial = null; // the fine-tuned model's starting weights (--init-from)
+        String initNote = null;
 
         ModelConfig config;
         TrainSettings settings;
@@ -91,12 +123,55 @@ final class TrainCommand implements Callable<Integer> {
             if (!run.hasCheckpoints()) throw new UserInputException(out + " has no checkpoints to resume from");
             resumeFrom = run.last();
             var saved = Checkpoint.readConfig(resumeFrom);
+            initNote = Checkpoint.stateNote(resumeFrom, "init_from");
+            // A fine-tuned run keeps the vocabulary of the model it started from, which may hold more characters than its text.
+            boolean fineTunedText = initNote != null && saved.getValue().missingFrom(corpus.text()).length == 0;
+            if (fineTunedText) {
+                corpus = corpus.withVocabulary(saved.getValue());
+                vocab = saved.getValue();
+            }
             if (!saved.getValue().equals(vocab)) {
                 throw new UserInputException("the run in " + out + " was trained on a vocabulary of " + saved.getValue().size()
                         + " characters, but " + corpus.name() + " has " + vocab.size() + " different ones: resume with the same --data");
             }
             config = saved.getKey();
             settings = override(Checkpoint.readSettings(resumeFrom));
+        } else if (initFrom != null) {
+            Path source = RunDirectory.resolveCheckpoint(initFrom);
+            Checkpoint.Loaded trained = Checkpoint.load(source);
+            for (var o : new Object[][]{{"--preset", preset}, {"--n-embd", nEmbd}, {"--n-head", nHead}, {"--n-layer", nLayer},
+                    {"--block-size", blockSize}, {"--hidden", hidden}}) {
+                if (o[1] != null) throw new UserInputException("--init-from keeps the model of " + source + "; " + o[0] + " cannot change it");
+            }
+            Vocabulary old = trained.vocabulary();
+            int[] missing = old.missingFrom(corpus.text());
+            if (missing.length > 0 && !extendVocab) {
+                throw new UserInputException(String.format(Locale.ROOT, "%s has %d %s that the model in %s has never seen: %s."
+                                + " Add --extend-vocab to give them new rows in the embedding and the head, or use a text without them",
+                        corpus.name(), missing.length, missing.length == 1 ? "character" : "characters", source, Vocabulary.describeChars(missing)));
+            }
+            vocab = missing.length > 0 ? old.extendedWith(missing) : old;
+            corpus = corpus.withVocabulary(vocab);
+            ModelConfig c = trained.model().config();
+            config = new ModelConfig(c.kind(), vocab.size(), c.nEmbd(), c.nHead(), c.nLayer(), c.blockSize(),
+                    dropout != null ? dropout : c.dropout(), c.hidden());
+            settings = override(Files.isRegularFile(source.resolve(Checkpoint.STATE_FILE)) ? Checkpoint.readSettings(source)
+                    : Presets.defaults(c.kind()).train());
+            initial = LanguageModel.extendedCopy(trained.model(), config.validate(), new Rng(settings.seed()));
+            initNote = source.toAbsolutePath().normalize().toString();
+            if (out == null) {
+                out = Path.of("runs", c.kind().cliName() + "-finetune-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            }
+            run = new RunDirectory(out);
+            if (run.hasCheckpoints() || Files.exists(run.metricsFile())) {
+                throw new UserInputException(out + " already holds a run: choose another --out for the fine-tuning run");
+            }
+            Console.err().printf(Locale.ROOT, "fine-tuning the model of %s on %s, with a fresh optimizer%n", source, corpus.name());
+            if (missing.length > 0) {
+                Console.err().printf(Locale.ROOT, "extended the vocabulary by %d %s (%s), ids %d to %d: %s%n", missing.length,
+                        missing.length == 1 ? "character" : "characters", Vocabulary.describeChars(missing), old.size(), vocab.size() - 1,
+                        "their rows in the embedding and the head start as freshly initialised ones");
+            }
         } else {
             ModelKind kind = ModelKind.parse(model);
             if (preset != null && kind != ModelKind.GPT) throw new UserInputException("--preset applies to --model gpt only");
@@ -108,16 +183,22 @@ final class TrainCommand implements Callable<Integer> {
                 out = Path.of("runs", name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             }
             run = new RunDirectory(out);
-            if (run.hasCheckpoints() || Files.exists(run.metricsFile())) {
-                throw new UserInputException(out + " already holds a run: add --resume to continue it, or choose another --out");
-            }
+            refuseExistingRun(run);
         }
         settings.validate();
         config.validate();
 
         var split = corpus.split(settings.trainFraction());
         checkLongEnough(corpus.name(), split.train().length, split.val().length, config.blockSize());
-        LanguageModel lm = LanguageModel.create(config, new Rng(settings.seed()));
+        // Only now, with every check passed, is the run directory locked (and created): a refused command
+        // leaves no trace. What was read before is read again under the lock, in case another run changed it.
+        lock = RunLock.acquire(out);
+        if (resumeFrom != null) {
+            resumeFrom = run.last();
+        } else {
+            refuseExistingRun(run);
+        }
+        LanguageModel lm = initial != null ? initial : LanguageModel.create(config, new Rng(settings.seed()));
         var err = Console.err();
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
         err.printf(Locale.ROOT, "data %s: %,d characters, %d distinct; %,d for training, %,d for validation%n",
@@ -127,9 +208,17 @@ final class TrainCommand implements Callable<Integer> {
                 settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
                 Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
+        dev.toygpt.web.PlaygroundServer server = null;
+        if (serve != null) { // the page shows the runs beside this one too; the server loads its own copies from disk
+            Files.createDirectories(out);
+            Path folder = out.toAbsolutePath().normalize().getParent();
+            server = ServeCommand.start(folder, "127.0.0.1", serve == -1 ? null : serve, err);
+            server.markTraining(out, true);
+        }
         TrainProgress progress = new TrainProgress(settings);
         RunPlotter plotter = new RunPlotter(run, RunPlotter.defaultTitle(out), err); // loss.png and loss.svg in the run directory
         Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), plotter.and(progress));
+        if (initNote != null) trainer.note("init_from", initNote);
         if (resumeFrom != null) {
             trainer.resumeFrom(resumeFrom);
             err.printf("resuming from %s at step %,d%n", resumeFrom, trainer.step());
@@ -183,7 +272,18 @@ final class TrainCommand implements Callable<Integer> {
             SampleCommand.stream(lm, vocab, new int[]{SampleCommand.startToken(vocab)}, sampleTokens,
                     dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out(), true);
         }
+        if (server != null) {
+            server.markTraining(out, false);
+            err.println("training finished; the playground is still at " + server.url() + " (Ctrl-C stops it)");
+            ServeCommand.awaitCtrlC(server);
+        }
         return 0;
+    }
+
+    private void refuseExistingRun(RunDirectory run) {
+        if (run.hasCheckpoints() || Files.exists(run.metricsFile())) {
+            throw new UserInputException(out + " already holds a run: add --resume to continue it, or choose another --out");
+        }
     }
 
     /** Both splits must hold at least one training window; says which is too short and what to change. */

@@ -9,6 +9,7 @@ import dev.toygpt.text.DataException;
 import dev.toygpt.train.MetricsLog;
 import dev.toygpt.train.Presets;
 import dev.toygpt.train.RunDirectory;
+import dev.toygpt.train.RunLock;
 import dev.toygpt.train.TrainSettings;
 import dev.toygpt.train.Trainer;
 import dev.toygpt.util.Rng;
@@ -178,7 +179,7 @@ public final class ExperimentContext {
         String reason = "finished";
         boolean complete = false;
         double seconds = 0;
-        try {
+        try (RunLock lock = RunLock.acquire(run.path())) { // one writer per run directory, as for toygpt train
             for (int i = 0; i < stops.length; i++) {
                 // The trainer's clock continues from the checkpoint, but it leaves out the evaluation and saving that
                 // end each stop; so the limit is set from the wall-clock time this run has really used.

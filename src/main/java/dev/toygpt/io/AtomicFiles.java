@@ -2,19 +2,16 @@ package dev.toygpt.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes a file so that readers see either the old content or the complete new content, never a part:
- * the bytes go to a temporary file in the same directory, are flushed to disk, and the file is then
- * renamed over the target in one step.
+ * the bytes go to a temporary file in the same directory, are flushed to disk (fsync), the file is renamed
+ * over the target in one step, and the directory is flushed so the rename itself is on disk. On failure
+ * the temporary file is removed and the target is untouched.
  */
 public final class AtomicFiles {
     private AtomicFiles() {}
@@ -24,43 +21,29 @@ public final class AtomicFiles {
         void write(OutputStream out) throws IOException;
     }
 
+    /** @throws WriteFailedException naming target when the bytes cannot be written, flushed or renamed */
     public static void write(Path target, Writer writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Storage storage = Storage.current();
+        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                OutputStream out = Channels.newOutputStream(ch);
-                java.io.BufferedOutputStream buffered = new java.io.BufferedOutputStream(out, 1 << 16);
-                writer.write(buffered);
-                buffered.flush();
-                ch.force(true);
+            Files.createDirectories(dir);
+            try (OutputStream out = storage.open(tmp, false)) {
+                writer.write(out);
             }
-            readableByAll(tmp);
-            move(tmp, target);
+            storage.rename(tmp, target);
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            try {
+                storage.delete(tmp);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            if (e instanceof IOException io && !(e instanceof WriteFailedException)) throw new WriteFailedException(target, io);
             throw e;
         }
     }
 
     public static void writeString(Path target, String text) throws IOException {
         write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    /** Temporary files are created private (rw-------); a saved file should be rw-r--r-- like any other. */
-    private static void readableByAll(Path file) throws IOException {
-        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        }
-    }
-
-    /** Renames source to target in one step, replacing target. */
-    public static void move(Path source, Path target) throws IOException {
-        try {
-            Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(source, target, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 }

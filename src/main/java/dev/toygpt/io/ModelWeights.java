@@ -1,5 +1,6 @@
 package dev.toygpt.io;
 
+import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
 import dev.toygpt.models.ModelKind;
 import dev.toygpt.nn.Module;
@@ -32,9 +33,65 @@ public final class ModelWeights {
     }
 
     public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
+        SafeTensors.write(file, tensors(model), metadata);
+    }
+
+    /**
+     * Like {@link #save}, plus the buffers the course's PyTorch model registers besides its parameters: each
+     * attention head's causal mask {@code blocks.N.sa.heads.H.tril}, a lower-triangular (block_size, block_size)
+     * matrix of ones. With them the file loads with {@code model.load_state_dict(state, strict=True)}.
+     */
+    public static void saveForPyTorch(LanguageModel model, Path file, Map<String, String> metadata) throws IOException {
+        Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
+        ModelConfig c = model.config();
+        float[] mask = c.kind() == ModelKind.GPT ? causalMask(c.blockSize()) : null;
+        tensors(model).forEach((name, e) -> {
+            tensors.put(name, e);
+            // PyTorch's state_dict lists a head's buffer right after its parameters: key, query, value, tril
+            Matcher m = HEAD_VALUE.matcher(name);
+            if (mask != null && m.matches()) {
+                tensors.put(m.group(1) + "tril", SafeTensors.Entry.ofFloats(mask, c.blockSize(), c.blockSize()));
+            }
+        });
+        SafeTensors.write(file, tensors, metadata);
+    }
+
+    private static Map<String, SafeTensors.Entry> tensors(Module model) {
         Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
         model.stateDict().entries().forEach((name, e) -> tensors.put(name, SafeTensors.Entry.ofFloats(e.read(), e.shape())));
-        SafeTensors.write(file, tensors, metadata);
+        return tensors;
+    }
+
+    /** torch.tril(torch.ones(n, n)), row-major. */
+    static float[] causalMask(int n) {
+        float[] mask = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) mask[i * n + j] = 1f;
+        return mask;
+    }
+
+    /**
+     * Checks a tensor the model has no parameter for: null when it is not one of the model's causal-mask buffers,
+     * "" when it is one and holds the causal mask, otherwise what is wrong with it.
+     */
+    private static String maskProblem(Module model, String name, SafeTensors.Entry t) {
+        if (!(model instanceof LanguageModel lm) || lm.config().kind() != ModelKind.GPT) return null;
+        Matcher m = TRIL.matcher(name);
+        if (!m.matches()) return null;
+        ModelConfig c = lm.config();
+        if (Integer.parseInt(m.group(1)) >= c.nLayer() || Integer.parseInt(m.group(2)) >= c.nHead()) return null;
+        int n = c.blockSize();
+        if (!Arrays.equals(t.shape(), new int[]{n, n})) {
+            return name + " has shape " + Arrays.toString(t.shape()) + ", but the causal mask is [" + n + ", " + n + "]";
+        }
+        if (!t.dtype().equals("F32")) return name + " is " + t.dtype() + ", expected F32";
+        float[] v = t.floats(), want = causalMask(n);
+        for (int i = 0; i < v.length; i++) {
+            if (v[i] != want[i]) {
+                return name + " is not the causal mask (ones on and below the diagonal, zeros above): entry ("
+                        + i / n + ", " + i % n + ") is " + v[i] + ", expected " + want[i];
+            }
+        }
+        return "";
     }
 
     /**
@@ -43,6 +100,14 @@ public final class ModelWeights {
      * (the prefix is stripped); others are ignored only when prefix is non-empty.
      */
     public static void load(Module model, SafeTensors.Contents file, String prefix) {
+        check(model, file, prefix).run();
+    }
+
+    /**
+     * Checks every name, shape and dtype and returns the action that copies the values into the model; the
+     * action cannot fail, so a caller that loads several files can check them all before changing anything.
+     */
+    public static Runnable check(Module model, SafeTensors.Contents file, String prefix) {
         StateDict dict = model.stateDict();
         List<String> problems = new ArrayList<>();
         Map<String, float[]> values = new LinkedHashMap<>();
@@ -60,13 +125,19 @@ public final class ModelWeights {
             }
         }
         if (prefix.isEmpty()) {
-            for (String name : file.names()) if (dict.get(name) == null) problems.add("unexpected tensor " + name);
+            for (String name : file.names()) {
+                if (dict.get(name) != null) continue;
+                // the causal masks PyTorch saves with the course's GPT carry no weights: checked, not loaded
+                String mask = maskProblem(model, name, file.tensors().get(name));
+                if (mask == null) problems.add("unexpected tensor " + name);
+                else if (!mask.isEmpty()) problems.add(mask);
+            }
         }
         if (!problems.isEmpty()) {
             throw new MismatchException("the weights do not match the model: " + String.join("; ",
                     problems.subList(0, Math.min(5, problems.size()))) + (problems.size() > 5 ? "; and " + (problems.size() - 5) + " more" : ""));
         }
-        values.forEach((name, v) -> dict.get(name).write(v));
+        return () -> values.forEach((name, v) -> dict.get(name).write(v));
     }
 
     /** Which of the four models a set of PyTorch parameter names belongs to. */
@@ -80,6 +151,8 @@ public final class ModelWeights {
     }
 
     private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\..*");
+    private static final Pattern TRIL = Pattern.compile("blocks\\.(\\d+)\\.sa\\.heads\\.(\\d+)\\.tril");
+    private static final Pattern HEAD_VALUE = Pattern.compile("(blocks\\.\\d+\\.sa\\.heads\\.\\d+\\.)value\\.weight");
     private static final Pattern HEAD = Pattern.compile("blocks\\.0\\.sa\\.heads\\.(\\d+)\\.key\\.weight");
 
     /**

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -25,8 +24,11 @@ import java.util.TreeMap;
  * bytes. Reading checks every range and size, so a truncated or corrupt file is reported, never half-used.
  */
 public final class SafeTensors {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_HEADER = 100L << 20;
+    /** Parses headers with bounded nesting and length; a tensor name given twice is an error. */
+    private static final ObjectMapper JSON = JsonFiles.mapper(MAX_HEADER);
+    /** The most one byte array (so one file read whole) can hold. */
+    private static final long MAX_FILE = Integer.MAX_VALUE - 16;
 
     /** One tensor: its dtype ("F32" or "I64"), shape and raw little-endian bytes. */
     public record Entry(String dtype, int[] shape, byte[] bytes) {
@@ -98,6 +100,8 @@ public final class SafeTensors {
     public static Contents read(Path file) throws IOException {
         byte[] all;
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE) throw new SafeTensorsException(file + ": " + size + " bytes, more than the 2 GB ToyGPT can read");
             all = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new NoSuchFileException(file.toString(), null, "file not found");
@@ -114,15 +118,16 @@ public final class SafeTensors {
         }
         JsonNode header;
         try {
-            header = JSON.readTree(new String(all, 8, (int) headerLen, StandardCharsets.UTF_8));
+            header = JSON.readTree(all, 8, (int) headerLen);
         } catch (IOException e) {
-            throw new SafeTensorsException(what + ": header is not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+            throw new SafeTensorsException(what + ": header is not valid JSON (" + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")");
         }
         if (header == null || !header.isObject()) throw new SafeTensorsException(what + ": header is not a JSON object");
         int dataStart = 8 + (int) headerLen;
         long dataLen = all.length - dataStart;
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, Entry> tensors = new LinkedHashMap<>();
+        TreeMap<Long, Long> ranges = new TreeMap<>(); // begin -> end of each non-empty tensor, to find overlaps
         Iterator<Map.Entry<String, JsonNode>> fields = header.fields();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> f = fields.next();
@@ -144,12 +149,17 @@ public final class SafeTensors {
             int[] shape = new int[shapeNode.size()];
             long count = 1;
             for (int i = 0; i < shape.length; i++) {
-                long d = shapeNode.get(i).asLong(-1);
+                long d = shapeNode.get(i).isIntegralNumber() && shapeNode.get(i).canConvertToLong() ? shapeNode.get(i).asLong() : -1;
                 if (d < 0 || d > Integer.MAX_VALUE) throw new SafeTensorsException(what + ": tensor '" + f.getKey() + "' has a bad shape");
                 shape[i] = (int) d;
-                count *= d;
+                try {
+                    count = Math.multiplyExact(count, d);
+                } catch (ArithmeticException overflow) {
+                    throw new SafeTensorsException(what + ": tensor '" + f.getKey() + "' has a shape " + shapeNode + " too large for any file");
+                }
             }
-            long begin = offsets.get(0).asLong(-1), end = offsets.get(1).asLong(-1);
+            if (count > MAX_FILE) throw new SafeTensorsException(what + ": tensor '" + f.getKey() + "' has a shape " + shapeNode + " too large for any file");
+            long begin = whole(offsets.get(0)), end = whole(offsets.get(1));
             if (begin < 0 || end < begin || end > dataLen) {
                 throw new SafeTensorsException(what + ": tensor '" + f.getKey() + "' bytes [" + begin + ", " + end
                         + ") lie outside the " + dataLen + " data bytes (truncated file?)");
@@ -158,10 +168,24 @@ public final class SafeTensors {
                 throw new SafeTensorsException(what + ": tensor '" + f.getKey() + "' has " + (end - begin) + " bytes but shape "
                         + Arrays.toString(shape) + " of " + dtype + " needs " + count * width);
             }
+            if (end > begin) {
+                var before = ranges.floorEntry(begin);
+                var after = ranges.ceilingEntry(begin);
+                if ((before != null && before.getValue() > begin) || (after != null && after.getKey() < end)) {
+                    throw new SafeTensorsException(what + ": tensor '" + f.getKey() + "' bytes [" + begin + ", " + end
+                            + ") overlap another tensor's");
+                }
+                ranges.put(begin, end);
+            }
             byte[] bytes = Arrays.copyOfRange(all, dataStart + (int) begin, dataStart + (int) end);
             tensors.put(f.getKey(), new Entry(dtype, shape, bytes));
         }
         return new Contents(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+    }
+
+    /** A whole number that fits a long, or -1. */
+    private static long whole(JsonNode n) {
+        return n.isIntegralNumber() && n.canConvertToLong() ? n.asLong() : -1;
     }
 
     /**

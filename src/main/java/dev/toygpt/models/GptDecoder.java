@@ -28,6 +28,15 @@ public final class GptDecoder {
     private int length;
     // scratch buffers for one position
     private final float[] x, h, q, k, v, att, scores, ff, logits, mean = new float[1], rstd = new float[1];
+    /** Receives the attention weights of each new position when set (the playground's heatmaps); usually null. */
+    private AttentionRecorder recorder;
+
+    /** Told, for each layer of each new position, every head's softmax weights over the positions so far. */
+    @FunctionalInterface
+    public interface AttentionRecorder {
+        /** weights holds positions floats for one head: the weight of each key 0 .. position. */
+        void record(int layer, int head, int position, float[] weights, int positions);
+    }
 
     public GptDecoder(Gpt gpt) {
         this.gpt = gpt;
@@ -49,6 +58,11 @@ public final class GptDecoder {
         scores = new float[keyStride];
         ff = new float[cfg.hidden()];
         logits = new float[vocab];
+    }
+
+    /** Reports attention weights to recorder from now on (null: stop). */
+    public void recordAttention(AttentionRecorder recorder) {
+        this.recorder = recorder;
     }
 
     /** Forgets the context. */
@@ -83,6 +97,7 @@ public final class GptDecoder {
             for (int i = 0; i < c; i++) keys[l][i * keyStride + pos] = k[i];
             System.arraycopy(v, 0, values[l], pos * c, c);
             Attention.decode(q, keys[l], keyStride, values[l], att, scores, pos + 1, c, heads);
+            if (recorder != null) recordWeights(l, pos);
             matvec(sa.proj, att, h);
             for (int i = 0; i < c; i++) x[i] += h[i];
             // x = x + ffwd(ln2(x))
@@ -96,6 +111,25 @@ public final class GptDecoder {
         matvec(gpt.lmHead, h, logits);
         length++;
         return logits;
+    }
+
+    /**
+     * Each head's weights for the newest position, softmax(q·k / sqrt(head_size)) over the cached keys, as
+     * the attention kernel computes them (it keeps only one head's at a time, so they are computed again here).
+     */
+    private void recordWeights(int layer, int pos) {
+        int hs = c / heads, positions = pos + 1;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        float[] row = new float[positions];
+        for (int head = 0; head < heads; head++) {
+            for (int s = 0; s < positions; s++) {
+                float dot = 0f;
+                for (int d = head * hs; d < (head + 1) * hs; d++) dot += q[d] * keys[layer][d * keyStride + s];
+                row[s] = dot * scale;
+            }
+            dev.toygpt.kernels.Softmax.forward(row, row, 1, positions);
+            recorder.record(layer, head, pos, row, positions);
+        }
     }
 
     /** out = W in + b, with W read from its transposed copy so each input scales one contiguous row. */

@@ -36,6 +36,31 @@ public abstract class LanguageModel extends Module {
         return 1;
     }
 
+    /**
+     * A copy of a trained model for a vocabulary that keeps the old ids and appends new characters (fine-tuning
+     * with --extend-vocab): a fresh model of config is built from initRng, then every trained value is copied in.
+     * The tables indexed by token (the embedding's rows, the head's rows and bias, the one-hot MLP's input
+     * columns, both sides of the bigram table) are larger: the trained values fill the old ids' part and the new
+     * characters' part keeps its fresh initialisation, as if those rows had just been created.
+     */
+    public static LanguageModel extendedCopy(LanguageModel trained, ModelConfig config, Rng initRng) {
+        LanguageModel model = create(config, initRng);
+        var to = model.stateDict().entries();
+        trained.stateDict().entries().forEach((name, old) -> {
+            var fresh = to.get(name);
+            if (fresh == null || fresh.shape().length != old.shape().length) {
+                throw new IllegalArgumentException("cannot extend " + name + ": the models differ in more than the vocabulary");
+            }
+            int[] os = old.shape(), ns = fresh.shape();
+            int rows = os[0], cols = os.length == 2 ? os[1] : 1, newCols = ns.length == 2 ? ns[1] : 1;
+            if (rows > ns[0] || cols > newCols) throw new IllegalArgumentException("cannot extend " + name + ": the new model is smaller");
+            float[] src = old.read(), dst = fresh.read();
+            for (int r = 0; r < rows; r++) System.arraycopy(src, r * cols, dst, r * newCols, cols);
+            fresh.write(dst);
+        });
+        return model;
+    }
+
     /** Builds a freshly initialised model of the given configuration. */
     public static LanguageModel create(ModelConfig config, Rng initRng) {
         return switch (config.kind()) {

@@ -78,10 +78,13 @@ public final class Adam extends Optimizer {
 
     @Override
     public void loadState(Map<String, float[]> state, long steps) {
-        for (int i = 0; i < m.length; i++) {
-            m[i] = require(state, "exp_avg." + i, m[i].length);
-            v[i] = require(state, "exp_avg_sq." + i, v[i].length);
+        float[][] newM = new float[m.length][], newV = new float[v.length][];
+        for (int i = 0; i < m.length; i++) { // all checked before any is replaced: a bad file changes nothing
+            newM[i] = require(state, "exp_avg." + i, m[i].length);
+            newV[i] = require(state, "exp_avg_sq." + i, v[i].length);
         }
+        System.arraycopy(newM, 0, m, 0, m.length);
+        System.arraycopy(newV, 0, v, 0, v.length);
         this.steps = steps;
     }
 

@@ -46,10 +46,12 @@ public final class Sgd extends Optimizer {
 
     @Override
     public void loadState(Map<String, float[]> state, long steps) {
-        for (int i = 0; i < velocity.length; i++) {
+        float[][] loaded = new float[velocity.length][];
+        for (int i = 0; i < velocity.length; i++) { // all checked before any is replaced: a bad file changes nothing
             float[] v = state.get("velocity." + i);
-            velocity[i] = v == null ? null : require(state, "velocity." + i, params.get(i).size());
+            loaded[i] = v == null ? null : require(state, "velocity." + i, params.get(i).size());
         }
+        System.arraycopy(loaded, 0, velocity, 0, velocity.length);
         this.steps = steps;
     }
 

@@ -32,24 +32,56 @@ public final class Generator {
         this.useCache = useCache;
     }
 
+    /** Receives each generated token with the probability the sampler gave it when it was drawn. */
+    @FunctionalInterface
+    public interface TokenListener {
+        void accept(int token, double probability);
+    }
+
     /**
      * Continues prompt (at least one token) by maxNewTokens tokens, handing each new token to onToken as
      * soon as it is chosen; returns only the new tokens.
      */
     public int[] generate(int[] prompt, int maxNewTokens, Rng rng, IntConsumer onToken) {
+        return generateWithProbabilities(prompt, maxNewTokens, rng, onToken == null ? null : (id, p) -> onToken.accept(id));
+    }
+
+    /**
+     * The same, also telling onToken each token's probability. onToken may throw to stop generating (the
+     * exception reaches the caller): a reply that ended, a reader that went away.
+     */
+    public int[] generateWithProbabilities(int[] prompt, int maxNewTokens, Rng rng, TokenListener onToken) {
         if (prompt.length == 0) throw new IllegalArgumentException("generation needs at least one token of context");
         boolean wasTraining = model.isTraining();
-        model.train(false);
+        if (wasTraining) model.train(false); // a model in eval mode is not written to: several threads may share it
         try (var noGrad = GradMode.off()) {
             return useCache && model instanceof Gpt gpt
                     ? generateCached(gpt, prompt, maxNewTokens, rng, onToken)
                     : generateByWindow(prompt, maxNewTokens, rng, onToken);
         } finally {
-            model.train(wasTraining);
+            if (wasTraining) model.train(true);
         }
     }
 
-    private int[] generateByWindow(int[] prompt, int maxNewTokens, Rng rng, IntConsumer onToken) {
+    /**
+     * The logits for the token after context, computed as generation computes the first one: the model runs
+     * on the last {@link LanguageModel#contextLength()} tokens. A fresh array of vocabulary size.
+     */
+    public static float[] nextLogits(LanguageModel model, int[] context) {
+        if (context.length == 0) throw new IllegalArgumentException("the model needs at least one token of context");
+        int[] window = Arrays.copyOfRange(context, Math.max(0, context.length - model.contextLength()), context.length);
+        int vocab = model.config().vocabSize();
+        boolean wasTraining = model.isTraining();
+        if (wasTraining) model.train(false); // a model in eval mode is not written to: several threads may share it
+        try (var noGrad = GradMode.off()) {
+            Tensor logits = model.forward(window, 1, window.length);
+            return Arrays.copyOfRange(logits.data(), (window.length - 1) * vocab, window.length * vocab);
+        } finally {
+            if (wasTraining) model.train(true);
+        }
+    }
+
+    private int[] generateByWindow(int[] prompt, int maxNewTokens, Rng rng, TokenListener onToken) {
         int window = model.contextLength();
         int vocab = model.config().vocabSize();
         int[] tokens = Arrays.copyOf(prompt, prompt.length + maxNewTokens);
@@ -60,12 +92,12 @@ public final class Generator {
             Tensor logits = model.forward(context, 1, context.length);
             int next = sampler.sample(logits.data(), (context.length - 1) * vocab, vocab, rng);
             tokens[length++] = next;
-            if (onToken != null) onToken.accept(next);
+            if (onToken != null) onToken.accept(next, sampler.lastProbability());
         }
         return Arrays.copyOfRange(tokens, prompt.length, length);
     }
 
-    private int[] generateCached(Gpt gpt, int[] prompt, int maxNewTokens, Rng rng, IntConsumer onToken) {
+    private int[] generateCached(Gpt gpt, int[] prompt, int maxNewTokens, Rng rng, TokenListener onToken) {
         GptDecoder decoder = new GptDecoder(gpt);
         int window = gpt.contextLength();
         float[] logits = null;
@@ -74,7 +106,7 @@ public final class Generator {
         for (int i = 0; i < maxNewTokens; i++) {
             int next = sampler.sample(logits, 0, decoder.vocabSize(), rng);
             out[i] = next;
-            if (onToken != null) onToken.accept(next);
+            if (onToken != null) onToken.accept(next, sampler.lastProbability());
             if (i + 1 < maxNewTokens) logits = decoder.next(next);
         }
         return out;

@@ -25,6 +25,8 @@ public final class NextTokenSampler {
     private double[] weights = new double[0];
     /** Token ids ranked from the largest logit down, packed as sort keys; see {@link #rankKey}. */
     private long[] ranking = new long[0];
+    /** The probability the last {@link #sample} gave the token it drew (1 when greedy). */
+    private double lastProbability = Double.NaN;
 
     public NextTokenSampler(SamplingSettings settings) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -44,7 +46,10 @@ public final class NextTokenSampler {
         checkSlice(logits, offset, vocabSize);
         Objects.requireNonNull(rng, "rng");
         int argmax = checkedArgmax(logits, offset, vocabSize);
-        if (settings.greedy()) return argmax;
+        if (settings.greedy()) {
+            lastProbability = 1;
+            return argmax;
+        }
 
         double total = fillWeights(logits, offset, vocabSize, logits[offset + argmax]);
         // Multinomial draw: walk the cumulative distribution until it passes a uniform point in [0, total).
@@ -56,10 +61,19 @@ public final class NextTokenSampler {
             if (w > 0) {
                 cumulative += w;
                 lastKept = i;
-                if (u < cumulative) return i;
+                if (u < cumulative) {
+                    lastProbability = w / total;
+                    return i;
+                }
             }
         }
+        lastProbability = weights[lastKept] / total;
         return lastKept; // only reached if rounding leaves u a hair above the final cumulative sum
+    }
+
+    /** The probability the last {@link #sample} call gave the token it returned, after all filters (1 when greedy). */
+    public double lastProbability() {
+        return lastProbability;
     }
 
     /**

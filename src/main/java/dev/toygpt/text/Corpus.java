@@ -47,6 +47,28 @@ public final class Corpus {
         this.tokens = vocabulary.encode(text);
     }
 
+    private Corpus(Corpus text, Vocabulary vocabulary) {
+        this.name = text.name;
+        this.text = text.text;
+        this.vocabulary = vocabulary;
+        this.tokens = vocabulary.encode(text.text);
+    }
+
+    /**
+     * The same text tokenized with another vocabulary, a trained model's, which must hold every character
+     * of the text (fine-tuning a model on a new text, or resuming such a run).
+     *
+     * @throws DataException listing the characters the vocabulary lacks
+     */
+    public Corpus withVocabulary(Vocabulary other) {
+        int[] missing = other.missingFrom(text);
+        if (missing.length > 0) {
+            throw new DataException(name + " has " + missing.length + (missing.length == 1 ? " character" : " characters")
+                    + " the model's vocabulary lacks: " + Vocabulary.describeChars(missing));
+        }
+        return new Corpus(this, other);
+    }
+
     /**
      * Reads a UTF-8 text file.
      *

@@ -26,16 +26,34 @@ public final class Vocabulary {
     /** Longest listing {@link #describe()} prints before it abbreviates. */
     private static final int DESCRIBE_LIMIT = 200;
 
-    /** The code points, strictly increasing; token id i is codePoints[i]. */
+    /**
+     * The code points in id order: token id i is codePoints[i]. Strictly increasing, except in a vocabulary
+     * extended for fine-tuning, where the characters added come after the original ones.
+     */
     private final int[] codePoints;
+    /** Number of entries at the end that were appended by {@link #extendedWith}. */
+    private final int appended;
+    /** The code points sorted, and each one's id, for lookups. */
+    private final int[] sorted;
+    private final int[] sortedIds;
     /** Fast path for ASCII, which is nearly all of English text: asciiIds[c] is the id or -1. */
     private final int[] asciiIds = new int[128];
 
-    private Vocabulary(int[] sortedCodePoints) {
-        this.codePoints = sortedCodePoints;
+    private Vocabulary(int[] codePoints, int appended) {
+        this.codePoints = codePoints;
+        this.appended = appended;
+        Integer[] order = new Integer[codePoints.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        if (appended > 0) Arrays.sort(order, (a, b) -> Integer.compare(codePoints[a], codePoints[b]));
+        this.sorted = new int[codePoints.length];
+        this.sortedIds = new int[codePoints.length];
+        for (int i = 0; i < order.length; i++) {
+            sorted[i] = codePoints[order[i]];
+            sortedIds[i] = order[i];
+        }
         Arrays.fill(asciiIds, -1);
-        for (int id = 0; id < codePoints.length && codePoints[id] < 128; id++) {
-            asciiIds[codePoints[id]] = id;
+        for (int id = 0; id < codePoints.length; id++) {
+            if (codePoints[id] < 128) asciiIds[codePoints[id]] = id;
         }
     }
 
@@ -45,7 +63,7 @@ public final class Vocabulary {
         // A bit per possible code point (136 KB) both deduplicates and sorts in one pass.
         BitSet seen = new BitSet(Character.MAX_CODE_POINT + 1);
         text.codePoints().forEach(seen::set);
-        return new Vocabulary(seen.stream().toArray());
+        return new Vocabulary(seen.stream().toArray(), 0);
     }
 
     /**
@@ -56,20 +74,79 @@ public final class Vocabulary {
      * @throws IllegalArgumentException naming the first offending entry
      */
     public static Vocabulary fromCodePoints(int[] sortedCodePoints) {
-        Objects.requireNonNull(sortedCodePoints, "sortedCodePoints");
-        int[] copy = sortedCodePoints.clone();
+        return fromCodePoints(sortedCodePoints, 0);
+    }
+
+    /**
+     * A vocabulary read back from a checkpoint of a fine-tuned model whose vocabulary was extended: the last
+     * {@code appended} entries are the characters added (strictly increasing among themselves, and new),
+     * the ones before them the original vocabulary (strictly increasing).
+     *
+     * @throws IllegalArgumentException naming the first offending entry
+     */
+    public static Vocabulary fromCodePoints(int[] codePoints, int appended) {
+        Objects.requireNonNull(codePoints, "codePoints");
+        if (appended < 0 || appended > codePoints.length) {
+            throw new IllegalArgumentException("vocabulary: " + appended + " appended characters, but it has " + codePoints.length);
+        }
+        int[] copy = codePoints.clone();
+        int base = copy.length - appended;
         for (int i = 0; i < copy.length; i++) {
             if (!Character.isValidCodePoint(copy[i])) {
                 throw new IllegalArgumentException(
                         "vocabulary entry " + i + " is not a Unicode code point: " + copy[i]);
             }
-            if (i > 0 && copy[i] <= copy[i - 1]) {
+            if (i > 0 && i != base && copy[i] <= copy[i - 1]) {
                 throw new IllegalArgumentException("vocabulary code points must be strictly increasing, but entry "
                         + i + " " + describeChar(copy[i]) + " comes after entry " + (i - 1) + " "
                         + describeChar(copy[i - 1]));
             }
         }
-        return new Vocabulary(copy);
+        Vocabulary v = new Vocabulary(copy, appended);
+        for (int i = 1; i < v.sorted.length; i++) {
+            if (v.sorted[i] == v.sorted[i - 1]) {
+                throw new IllegalArgumentException("vocabulary entry " + Math.max(v.sortedIds[i], v.sortedIds[i - 1]) + " "
+                        + describeChar(v.sorted[i]) + " is already in the vocabulary");
+            }
+        }
+        return v;
+    }
+
+    /**
+     * This vocabulary plus the given characters, for fine-tuning on a text with characters the model has never
+     * seen: every existing character keeps its id (so the trained rows still mean the same characters) and the
+     * new ones get the next ids, in increasing code-point order.
+     *
+     * @throws IllegalArgumentException if one of them is already in the vocabulary
+     */
+    public Vocabulary extendedWith(int[] newCodePoints) {
+        int[] add = newCodePoints.clone();
+        Arrays.sort(add);
+        int[] all = Arrays.copyOf(codePoints, codePoints.length + add.length);
+        System.arraycopy(add, 0, all, codePoints.length, add.length);
+        return fromCodePoints(all, appended + add.length);
+    }
+
+    /** How many characters were appended by {@link #extendedWith} (0 for a text's own vocabulary). */
+    public int appended() {
+        return appended;
+    }
+
+    /** The characters of text that this vocabulary lacks, in increasing code-point order. */
+    public int[] missingFrom(String text) {
+        BitSet seen = new BitSet();
+        text.codePoints().forEach(cp -> {
+            if (!contains(cp)) seen.set(cp);
+        });
+        return seen.stream().toArray();
+    }
+
+    /** Characters listed for a message, e.g. {@code 'é' (U+00E9), 'ß' (U+00DF)}, cut off after 30. */
+    public static String describeChars(int[] codePoints) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(30, codePoints.length); i++) sb.append(i == 0 ? "" : ", ").append(describeChar(codePoints[i]));
+        if (codePoints.length > 30) sb.append(" and ").append(codePoints.length - 30).append(" more");
+        return sb.toString();
     }
 
     /** Number of tokens (the model's vocab_size). */
@@ -87,8 +164,8 @@ public final class Vocabulary {
         if (codePoint >= 0 && codePoint < 128) {
             return asciiIds[codePoint];
         }
-        int id = Arrays.binarySearch(codePoints, codePoint);
-        return id >= 0 ? id : -1;
+        int at = Arrays.binarySearch(sorted, codePoint);
+        return at >= 0 ? sortedIds[at] : -1;
     }
 
     public boolean contains(int codePoint) {

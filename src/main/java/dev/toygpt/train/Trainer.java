@@ -4,6 +4,8 @@ import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.io.ModelWeights;
 import dev.toygpt.io.SafeTensors;
+import dev.toygpt.io.SaveFailedException;
+import dev.toygpt.io.WriteFailedException;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.optim.Adam;
 import dev.toygpt.optim.GradClip;
@@ -16,7 +18,9 @@ import dev.toygpt.text.Vocabulary;
 import dev.toygpt.util.Rng;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /**
  * The training loop of the lecture: sample a batch, forward, loss, backward, optimizer step; every
@@ -61,6 +65,8 @@ public final class Trainer {
     private final BufferPool buffers = new BufferPool();
     private TrainingState state;
     private volatile boolean stopRequested;
+    /** Extra strings saved in every checkpoint's state.json (e.g. where a fine-tuned run started from). */
+    private final java.util.Map<String, String> notes = new java.util.LinkedHashMap<>();
 
     public Trainer(LanguageModel model, Vocabulary vocabulary, int[] trainData, int[] valData, TrainSettings settings,
                    RunDirectory run, String dataName, Listener listener) {
@@ -94,21 +100,29 @@ public final class Trainer {
         };
     }
 
-    /** Continues from a checkpoint of this run: weights, optimizer buffers, random generators and step. */
+    /**
+     * Continues from a checkpoint of this run: weights, optimizer buffers, random generators and step. All
+     * files are checked before anything is changed: when this throws, the model and optimizer are untouched.
+     */
     public void resumeFrom(Path checkpoint) throws IOException {
-        SafeTensors.Contents weights;
+        Runnable loadWeights;
         try {
-            weights = SafeTensors.read(checkpoint.resolve(Checkpoint.MODEL_FILE));
-        } catch (SafeTensors.SafeTensorsException e) {
+            loadWeights = ModelWeights.check(model, SafeTensors.read(checkpoint.resolve(Checkpoint.MODEL_FILE)), "");
+        } catch (SafeTensors.SafeTensorsException | ModelWeights.MismatchException e) {
             throw new CheckpointException("cannot resume: " + e.getMessage(), e);
         }
-        TrainingState saved = Checkpoint.loadTrainingState(checkpoint, optimizer);
-        ModelWeights.load(model, weights, "");
+        TrainingState saved = Checkpoint.loadTrainingState(checkpoint, optimizer); // last check, changes the optimizer
+        loadWeights.run();
         trainRng.setState(saved.trainRng());
         evalRng.setState(saved.evalRng());
         model.dropoutRng().setState(saved.dropoutRng());
         state = saved;
         metrics.truncateAfter(saved.evaluatedStep());
+    }
+
+    /** Saves key: value in the state.json of every checkpoint this trainer writes. */
+    public void note(String key, String value) {
+        notes.put(key, value);
     }
 
     /** Asks the loop to save a checkpoint and return at the next step boundary (Ctrl-C). */
@@ -163,7 +177,11 @@ public final class Trainer {
                     bestStep = step;
                 }
                 float loggedLr = schedule != null ? schedule.at(Math.max(0, step - 1)) : learningRate(step, elapsed);
-                metrics.append(new MetricsLog.Row(step, lastTrain, lastVal, loggedLr, elapsed));
+                try {
+                    metrics.append(new MetricsLog.Row(step, lastTrain, lastVal, loggedLr, elapsed));
+                } catch (IOException e) {
+                    throw saveFailed("the losses of step " + step, e, 0);
+                }
                 listener.evaluated(step, lastTrain, lastVal, isBest);
                 if (step > 0) {
                     state = snapshot(step, evaluatedStep, best, bestStep, elapsed);
@@ -213,9 +231,56 @@ public final class Trainer {
                 if (!Float.isFinite(v)) throw diverged("a weight became " + v + " at step " + step);
             }
         }
-        Path saved = run.save(step, isBest, state.bestValLoss(), dir ->
-                Checkpoint.write(dir, model, vocabulary, optimizer, state, settings, dataName));
+        Path saved;
+        try {
+            saved = run.save(step, isBest, state.bestValLoss(), dir ->
+                    Checkpoint.write(dir, model, vocabulary, optimizer, state, settings, dataName, notes));
+        } catch (IOException e) {
+            throw saveFailed("the checkpoint of step " + step, e, checkpointBytes());
+        }
         listener.saved(step, saved);
+    }
+
+    /** About how many bytes a checkpoint takes: the weights, the optimizer's buffers and a little JSON. */
+    private long checkpointBytes() {
+        long floats = model.parameterCount();
+        for (float[] buffer : optimizer.state().values()) floats += buffer.length;
+        return 4 * floats + 64 * 1024 + 8L * vocabulary.size();
+    }
+
+    /**
+     * A save that failed for a reason outside the program (disk full, directory no longer writable): says what
+     * was being written, where, the space it needs, and which checkpoint is still good.
+     */
+    private SaveFailedException saveFailed(String what, IOException e, long bytesNeeded) {
+        StringBuilder m = new StringBuilder("could not save ").append(what).append(" in ").append(run.path()).append(": ");
+        if (e instanceof WriteFailedException w) {
+            m.append(w.reason()).append(" (while writing ").append(w.file()).append(')');
+        } else {
+            m.append(e.getMessage());
+        }
+        if (bytesNeeded > 0) {
+            m.append(".\nThe checkpoint needs about ").append(megabytes(bytesNeeded));
+            try {
+                m.append(String.format(Locale.ROOT, "; %s is free there", megabytes(Files.getFileStore(run.path()).getUsableSpace())));
+            } catch (IOException | RuntimeException unknown) {
+                // how much is free is a hint only
+            }
+        }
+        m.append(".\n");
+        String last;
+        try {
+            last = run.hasCheckpoints() ? run.last().toString() : null;
+        } catch (RuntimeException damaged) {
+            last = null;
+        }
+        m.append(last != null ? "The last good checkpoint is " + last + "; it and " + RunDirectory.POINTERS + " are unchanged."
+                : "No checkpoint of this run had been saved yet.");
+        return new SaveFailedException(m.toString(), e);
+    }
+
+    private static String megabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
     }
 
     private DivergedException diverged(String what) {

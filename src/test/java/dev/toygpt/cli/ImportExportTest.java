@@ -54,7 +54,13 @@ class ImportExportTest {
         assertTrue(exported.err().contains("exported " + best), exported.err());
 
         SafeTensors.Contents st = SafeTensors.read(file);
-        assertEquals(SafeTensors.read(best.resolve(Checkpoint.MODEL_FILE)).names(), st.names(), "parameters only, PyTorch names");
+        // the parameters under PyTorch names, and each head's causal mask, a buffer the course's model registers
+        assertEquals(List.copyOf(SafeTensors.read(best.resolve(Checkpoint.MODEL_FILE)).names()),
+                st.names().stream().filter(n -> !n.endsWith(".tril")).toList(), "PyTorch names");
+        assertEquals(List.of("blocks.0.sa.heads.0.tril", "blocks.0.sa.heads.1.tril"), st.names().stream().filter(n -> n.endsWith(".tril")).toList());
+        float[] mask = st.get("blocks.0.sa.heads.1.tril").floats();
+        assertArrayEquals(new int[]{8, 8}, st.get("blocks.0.sa.heads.1.tril").shape());
+        for (int i = 0; i < 8; i++) for (int j = 0; j < 8; j++) assertEquals(j <= i ? 1f : 0f, mask[i * 8 + j], "tril at " + i + "," + j);
         assertTrue(st.names().contains("blocks.0.sa.heads.1.value.weight"));
         assertEquals("pt", st.metadata().get("format"));
         assertEquals("gpt", st.metadata().get("model"));

@@ -25,13 +25,20 @@ final class ToygptChild implements AutoCloseable {
      * portable-kernels execution): they round differently, so a run continued with the other kind differs.
      */
     ToygptChild(Path dir, List<String> args) throws IOException {
-        stdout = dir.resolve("child.out");
-        stderr = dir.resolve("child.err");
+        this(dir, "child", java.util.Map.of(), args);
+    }
+
+    /** A child whose output goes to dir/NAME.out and dir/NAME.err, with extra environment variables. */
+    ToygptChild(Path dir, String name, java.util.Map<String, String> env, List<String> args) throws IOException {
+        stdout = dir.resolve(name + ".out");
+        stderr = dir.resolve(name + ".err");
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "--add-modules", "jdk.incubator.vector", "-Dtoygpt.simd=" + MatMul.SIMD, "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(args);
-        process = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
+        builder.environment().putAll(env);
+        process = builder.start();
     }
 
     static boolean canSignal() {
@@ -53,6 +60,32 @@ final class ToygptChild implements AutoCloseable {
         Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start();
         assertEquals(0, kill.waitFor(), "kill -INT failed");
         assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGINT:\n" + err());
+        return process.exitValue();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** Sends a signal by name (STOP, CONT...) with kill(1). */
+    void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        assertEquals(0, kill.waitFor(), "kill -" + name + " failed");
+    }
+
+    /** SIGKILL (kill -9): the process ends at once, with no chance to save or clean up. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly(); // SIGKILL on Linux and macOS
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the child did not die");
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Waits for the child to exit and returns its exit code. */
+    int waitFor(int seconds) throws InterruptedException, IOException {
+        assertTrue(process.waitFor(seconds, TimeUnit.SECONDS), "the child did not exit in " + seconds + " s:\n" + err());
         return process.exitValue();
     }
 

@@ -234,4 +234,31 @@ class VocabularyTest {
         }
         return ids;
     }
+
+    @Test
+    void extendingKeepsEveryIdAndAppendsTheNewCharactersInOrder() {
+        Vocabulary v = Vocabulary.fromText("hello world");
+        Vocabulary x = v.extendedWith(new int[] {0xE9, 'A', 'z'});
+        assertEquals(v.size() + 3, x.size());
+        for (int id = 0; id < v.size(); id++) {
+            assertEquals(v.decode(id), x.decode(id));
+        }
+        assertEquals("Az\u00e9", x.decode(new int[] {v.size(), v.size() + 1, v.size() + 2}));
+        assertEquals(v.size() + 2, x.encodeChar(0xE9));
+        assertEquals(v.size(), x.encodeChar('A'));
+        assertEquals(3, x.appended());
+        assertArrayEquals(x.encode("z\u00e9 hello"), Vocabulary.fromCodePoints(x.codePoints(), 3).encode("z\u00e9 hello"));
+        assertEquals(x, Vocabulary.fromCodePoints(x.codePoints(), 3));
+        assertArrayEquals(new int[] {'A', 0xE9}, v.missingFrom("A h\u00e9llo"));
+    }
+
+    @Test
+    void anAppendedCharacterAlreadyInTheVocabularyIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Vocabulary.fromCodePoints(new int[] {'a', 'b', 'c', 'b'}, 1));
+        assertEquals("vocabulary entry 3 'b' is already in the vocabulary", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Vocabulary.fromText("abc").extendedWith(new int[] {'c'}));
+        // without the appended count an unsorted list is still refused
+        assertThrows(IllegalArgumentException.class, () -> Vocabulary.fromCodePoints(new int[] {'a', 'c', 'b'}));
+    }
 }

@@ -1,0 +1,85 @@
+// The Chat panel: the `toygpt chat` loop. The conversation is one text; the model continues it after each
+// line you type, until a blank line, and the server warns when it no longer fits the model's context.
+import { postStream } from './api.js';
+import { appendChar } from './write.js';
+
+const $ = (id) => document.getElementById(id);
+
+export function setupChat({ checkpoint, showError, clearError }) {
+  let conversation = '';
+  let turn = 0;
+  let controller = null;
+  const log = $('c-log');
+
+  function line(cls, text) {
+    const div = document.createElement('div');
+    div.className = cls;
+    if (text != null) div.textContent = text;
+    log.append(div);
+    log.scrollTop = log.scrollHeight;
+    return div;
+  }
+
+  async function send() {
+    const message = $('c-message').value;
+    const id = checkpoint();
+    if (controller || !id) { if (!id) showError('Pick a model first: no checkpoint yet.'); return; }
+    clearError();
+    controller = new AbortController();
+    $('c-send').disabled = true;
+    $('c-stop').disabled = false;
+    line('you', message);
+    const reply = line('model');
+    reply.dataset.state = 'running';
+    let text = '';
+    let said = null; // the line as the model got it (start event); null when the server refused the request
+    try {
+      await postStream('/api/chat', {
+        checkpoint: id, conversation, message,
+        maxNewTokens: Number($('c-length').value), temperature: Number($('c-temperature').value),
+        topK: 0, topP: 1, greedy: false, seed: 1337 + turn,
+      }, controller.signal, (event, data) => {
+        if (event === 'start') {
+          said = data.prompt;
+        } else if (event === 'token') {
+          appendChar(reply, data.text, data.p);
+          text += data.text;
+          log.scrollTop = log.scrollHeight;
+        } else if (event === 'notice') {
+          $('c-notice').textContent = data.text;
+          $('c-notice').hidden = false;
+        } else if (event === 'error') {
+          showError(data.error);
+        }
+      });
+      $('c-message').value = '';
+    } catch (e) {
+      if (e.name !== 'AbortError') showError(e.message);
+    } finally {
+      // What the model said so far stays in the conversation, as in the terminal (also when stopped).
+      if (said !== null) {
+        conversation += said + text;
+        turn++;
+      } else {
+        reply.remove();
+      }
+      reply.dataset.state = 'done';
+      controller = null;
+      $('c-send').disabled = false;
+      $('c-stop').disabled = true;
+      $('c-message').focus();
+    }
+  }
+
+  $('c-form').addEventListener('submit', (e) => { e.preventDefault(); send(); });
+  $('c-stop').addEventListener('click', () => controller?.abort());
+  $('c-reset').addEventListener('click', () => {
+    controller?.abort();
+    conversation = '';
+    turn = 0;
+    log.replaceChildren();
+    $('c-notice').hidden = true;
+    line('system', 'conversation forgotten');
+  });
+  return { conversation: () => conversation };
+}

@@ -1,0 +1,139 @@
+package dev.toygpt.benchmarks;
+
+import dev.toygpt.inspect.AttentionMaps;
+import dev.toygpt.models.Gpt;
+import dev.toygpt.models.LanguageModel;
+import dev.toygpt.models.ModelConfig;
+import dev.toygpt.sample.Generator;
+import dev.toygpt.sample.NextTokenDistribution;
+import dev.toygpt.sample.NextTokenSampler;
+import dev.toygpt.sample.Prompt;
+import dev.toygpt.sample.SamplingSettings;
+import dev.toygpt.text.Corpus;
+import dev.toygpt.text.Vocabulary;
+import dev.toygpt.train.Checkpoint;
+import dev.toygpt.train.RunDirectory;
+import dev.toygpt.util.Rng;
+import dev.toygpt.web.PlaygroundServer;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Latency of the playground's per-keystroke answers and the speed of its streaming, on a seed-preset GPT
+ * (n_embd 64, 4 heads, 4 layers, block 32; the weights do not matter for speed, so it is saved untrained):
+ * /api/next and /api/attention for a full block (median and p95 over 300 calls after 200 warm-up calls),
+ * and characters per second streamed by /api/generate against the same generation printed to a stream
+ * as {@code toygpt sample} does.
+ *
+ * Run its main with {@code --add-modules jdk.incubator.vector} on the test class path:
+ * <pre>./mvnw -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
+ * java --add-modules jdk.incubator.vector -cp target/test-classes:target/classes:$(cat target/cp.txt) dev.toygpt.benchmarks.PlaygroundBenchmark</pre>
+ */
+public final class PlaygroundBenchmark {
+    public static void main(String[] args) throws Exception {
+        Path shakespeare = Path.of(System.getProperty("toygpt.shakespeare", "../shared/data/tinyshakespeare.txt"));
+        String text = Files.isRegularFile(shakespeare) ? Files.readString(shakespeare) : "First Citizen:\nBefore we proceed any further, hear me speak.\n".repeat(50);
+        Vocabulary vocab = Corpus.of("text", text).vocabulary();
+        Path runs = Files.createTempDirectory("toygpt-bench-runs");
+        Path dir = runs.resolve("seed/step-000000");
+        LanguageModel model = LanguageModel.create(ModelConfig.gpt(vocab.size(), 64, 4, 4, 32, 0f), new Rng(1337));
+        Checkpoint.write(dir, model, vocab, null, null, null, "text");
+        new RunDirectory(runs.resolve("seed")).save(0, true, Double.NaN, d -> Checkpoint.write(d, model, vocab, null, null, null, "text"));
+        String block = text.substring(0, 32).replace("\"", "'").replace("\n", "\\n");
+
+        try (PlaygroundServer server = PlaygroundServer.start(PlaygroundServer.Options.defaults(runs).withPort(0))) {
+            HttpClient http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + server.port();
+            String body = "{\"checkpoint\": \"seed@best\", \"text\": \"" + block + "\", \"temperature\": 0.8, \"topK\": 10}";
+            System.out.printf(Locale.ROOT, "seed-shaped GPT, %d characters in the vocabulary, %d kernel threads, SIMD %s%n",
+                    vocab.size(), dev.toygpt.kernels.Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD);
+            latency(http, base + "/api/next", body, "POST /api/next, 32 characters");
+            latency(http, base + "/api/attention", body, "POST /api/attention, 32 characters");
+
+            // the same work without HTTP: what the services cost
+            Checkpoint.Loaded loaded = Checkpoint.load(new RunDirectory(runs.resolve("seed")).best());
+            int[] ids = loaded.vocabulary().encode(text.substring(0, 32));
+            SamplingSettings knobs = new SamplingSettings(0.8f, 10, 1f, false);
+            direct("NextTokenDistribution.of, 32 characters", () -> NextTokenDistribution.of(loaded.model(), ids, knobs, null));
+            direct("AttentionMaps.of, 32 characters", () -> AttentionMaps.of((Gpt) loaded.model(), ids));
+
+            // streaming: characters per second, from the first character to the last
+            for (int round = 0; round < 3; round++) {
+                double web = streamed(http, base);
+                double sample = sampled(loaded);
+                System.out.printf(Locale.ROOT, "2000 characters: streamed by /api/generate %,.0f chars/s; printed as `sample` does %,.0f chars/s%n", web, sample);
+            }
+        }
+    }
+
+    private static void latency(HttpClient http, String url, String body, String what) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        for (int i = 0; i < 200; i++) check(http.send(req, HttpResponse.BodyHandlers.ofString()));
+        double[] ms = new double[300];
+        for (int i = 0; i < ms.length; i++) {
+            long t = System.nanoTime();
+            check(http.send(req, HttpResponse.BodyHandlers.ofString()));
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        Arrays.sort(ms);
+        System.out.printf(Locale.ROOT, "%-40s median %.2f ms, p95 %.2f ms, max %.2f ms%n", what, ms[ms.length / 2], ms[(int) (ms.length * 0.95)], ms[ms.length - 1]);
+    }
+
+    private static void direct(String what, Runnable work) {
+        for (int i = 0; i < 500; i++) work.run();
+        double[] ms = new double[500];
+        for (int i = 0; i < ms.length; i++) {
+            long t = System.nanoTime();
+            work.run();
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        Arrays.sort(ms);
+        System.out.printf(Locale.ROOT, "%-40s median %.3f ms, p95 %.3f ms (no HTTP)%n", what, ms[ms.length / 2], ms[(int) (ms.length * 0.95)]);
+    }
+
+    private static double streamed(HttpClient http, String base) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/generate"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"checkpoint\": \"seed@best\", \"maxNewTokens\": 2000, \"seed\": 7}")).build();
+        HttpResponse<java.io.InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        long first = 0, last = 0;
+        int n = 0;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.equals("event: token")) {
+                    if (n++ == 0) first = System.nanoTime();
+                    last = System.nanoTime();
+                }
+            }
+        }
+        return (n - 1) / ((last - first) / 1e9);
+    }
+
+    private static double sampled(Checkpoint.Loaded loaded) {
+        PrintStream out = new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8);
+        Generator g = new Generator(loaded.model(), new NextTokenSampler(SamplingSettings.defaults()));
+        long[] first = {0};
+        int[] n = {0};
+        g.generate(Prompt.start(loaded.vocabulary()).ids(), 2000, new Rng(7), id -> {
+            if (n[0]++ == 0) first[0] = System.nanoTime();
+            out.print(loaded.vocabulary().decode(id));
+            out.flush();
+        });
+        return (n[0] - 1) / ((System.nanoTime() - first[0]) / 1e9);
+    }
+
+    private static void check(HttpResponse<String> r) {
+        if (r.statusCode() != 200) throw new IllegalStateException(r.statusCode() + " " + r.body());
+    }
+}

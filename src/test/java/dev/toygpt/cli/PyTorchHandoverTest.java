@@ -1,0 +1,257 @@
+package dev.toygpt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toygpt.io.SafeTensors;
+import dev.toygpt.testing.Requires;
+import dev.toygpt.train.Checkpoint;
+import dev.toygpt.train.MetricsLog;
+import dev.toygpt.train.RunDirectory;
+import dev.toygpt.train.TinyRuns;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * export --pytorch: train.py continues a ToyGPT run in PyTorch (one process, and two under torchrun with gloo),
+ * on the same batches ToyGPT would draw, and ToyGPT takes the run back.
+ */
+class PyTorchHandoverTest {
+    /** As in PyTorchParityTest for weights after optimizer steps. */
+    private static final double RTOL = 1e-3, ATOL = 1e-5;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+    static Path text;
+    static Path run;
+
+    /**
+     * A tiny GPT trained 20 steps: batch 5 (so two processes split it unevenly, 2 and 3 rows), a cosine schedule
+     * with warm-up and gradient clipping, so that the learning rate, the clipping and AdamW's moments must all
+     * carry over.
+     */
+    @BeforeAll
+    static void trainTwentySteps() throws IOException {
+        Requires.pytorch();
+        text = TinyRuns.writeText(tmp);
+        run = tmp.resolve("run");
+        Cli.trainTiny(text, run, 20, "--batch-size", "5", "--dropout", "0", "--eval-interval", "20", "--eval-iters", "50",
+                "--schedule", "cosine", "--warmup-iters", "5", "--grad-clip", "1.0", "--threads", "1");
+    }
+
+    @Test
+    void trainPyContinuesOnToyGptsBatchesWithToyGptsNumbers() throws Exception {
+        Path folder = tmp.resolve("one");
+        Cli.Result exported = Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
+        assertTrue(exported.err().contains("exported the run at"), exported.err());
+        for (String f : List.of("model.py", "train.py", "safetensors_io.py", "README.md", "data.json", "run/checkpoints.json", "run/metrics.csv")) {
+            assertTrue(Files.isRegularFile(folder.resolve(f)), f);
+        }
+        JsonNode data = JSON.readTree(folder.resolve("data.json").toFile());
+        assertEquals(text.toAbsolutePath().normalize().toString(), data.path("path").asText());
+        assertEquals(ExportCommand.sha256(text), data.path("sha256").asText());
+
+        String out = python(folder, List.of("/usr/bin/python3", folder.resolve("train.py").toString(), "--max-iters", "30"));
+        assertTrue(out.contains("finished 30 steps"), out);
+
+        Path toygpt = copyRun(run, tmp.resolve("toygpt-30"));
+        Cli.ok("train", "--out", toygpt.toString(), "--resume", "--data", text.toString(), "--max-iters", "30", "--threads", "1", "--sample-tokens", "0");
+
+        Path fromTorch = new RunDirectory(folder.resolve("run")).last(), fromToygpt = new RunDirectory(toygpt).last();
+        assertEquals("step-000030", fromTorch.getFileName().toString());
+        JsonNode torchState = JSON.readTree(fromTorch.resolve(Checkpoint.STATE_FILE).toFile());
+        JsonNode ownState = JSON.readTree(fromToygpt.resolve(Checkpoint.STATE_FILE).toFile());
+        assertTrue(torchState.path("engine").asText().startsWith("pytorch "), torchState.toString());
+        assertTrue(ownState.path("engine").asText().startsWith("toygpt "), ownState.toString());
+        // the same batch positions were drawn, training and evaluation: the generators end in the same state
+        assertEquals(ownState.path("state").path("trainRng").asLong(), torchState.path("state").path("trainRng").asLong());
+        assertEquals(ownState.path("state").path("evalRng").asLong(), torchState.path("state").path("evalRng").asLong());
+        assertEquals(30, torchState.path("state").path("step").asLong());
+
+        assertWeightsClose(fromToygpt, fromTorch);
+        SafeTensors.Contents optTorch = SafeTensors.read(fromTorch.resolve(Checkpoint.OPTIMIZER_FILE));
+        SafeTensors.Contents optOwn = SafeTensors.read(fromToygpt.resolve(Checkpoint.OPTIMIZER_FILE));
+        assertEquals(optOwn.metadata(), optTorch.metadata());
+        assertEquals(optOwn.names(), optTorch.names());
+        for (String name : optOwn.names()) {
+            if (name.startsWith("exp_avg.")) close(name, optOwn.get(name).floats(), optTorch.get(name).floats(), RTOL, 1e-7);
+        }
+        assertMetricsClose(toygpt.resolve(RunDirectory.METRICS), folder.resolve("run").resolve(RunDirectory.METRICS));
+    }
+
+    @Test
+    void torchrunWithTwoProcessesContinuesAndToyGptTakesTheRunBack() throws Exception {
+        Path folder = tmp.resolve("two");
+        Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
+        Path dist = tmp.resolve("dist");
+        List<String> command = new ArrayList<>(torchrun());
+        // --redirects 1 --tee 1: Debian's torchrun (PyTorch 1.13 on Python 3.11) fails at start with its defaults
+        command.addAll(List.of("--redirects", "1", "--tee", "1", "--standalone", "--nproc_per_node", "2",
+                folder.resolve("train.py").toString(), "--device", "cpu", "--max-iters", "120", "--out", dist.toString(),
+                // rows 0-1 in one pass on the first process, rows 2-4 in two (2 + 1) on the second: gradient accumulation
+                "--micro-batch", "2"));
+        String out = python(folder, command);
+        assertTrue(out.contains("2 processes"), out);
+
+        Path last = new RunDirectory(dist).last();
+        assertEquals("step-000120", last.getFileName().toString());
+        JsonNode state = JSON.readTree(last.resolve(Checkpoint.STATE_FILE).toFile());
+        assertTrue(state.path("engine").asText().startsWith("pytorch "), state.toString());
+        assertEquals(2, state.path("processes").asInt());
+
+        List<MetricsLog.Row> rows = MetricsLog.read(dist.resolve(RunDirectory.METRICS));
+        assertEquals(List.of(0L, 20L, 40L, 60L, 80L, 100L, 120L), rows.stream().map(MetricsLog.Row::step).toList());
+        double atHandover = rows.get(1).valLoss(), atEnd = rows.get(6).valLoss();
+        assertTrue(atEnd < atHandover - 0.3, "the validation loss falls in PyTorch: " + atHandover + " -> " + atEnd);
+        assertTrue(rows.get(6).trainLoss() < rows.get(1).trainLoss() - 0.3, rows.toString());
+
+        // the global batch is the run's, whatever the processes and micro-batches: ToyGPT's own 100 steps give the same weights
+        Path toygpt = copyRun(run, tmp.resolve("toygpt-120"));
+        Cli.ok("train", "--out", toygpt.toString(), "--resume", "--data", text.toString(), "--max-iters", "120", "--threads", "1", "--sample-tokens", "0");
+        assertWeightsClose(new RunDirectory(toygpt).last(), last);
+
+        // ToyGPT's reading commands accept the PyTorch-written run
+        JsonNode eval = JSON.readTree(Cli.ok("eval", "--checkpoint", last.toString(), "--data", text.toString(), "--json",
+                "--eval-iters", "200", "--batch-size", "32").out());
+        assertEquals(rows.get(6).valLoss(), eval.path("val_loss").asDouble(), 0.1, "ToyGPT's estimate agrees with PyTorch's within noise");
+        assertEquals(rows.get(6).trainLoss(), eval.path("train_loss").asDouble(), 0.1);
+        assertFalse(Cli.ok("sample", "--checkpoint", dist.toString(), "--max-new-tokens", "30").out().isBlank());
+        Cli.ok("plot", dist.toString(), "--out", tmp.resolve("dist.png").toString());
+
+        // and continues the run
+        Cli.Result resumed = Cli.ok("train", "--out", dist.toString(), "--resume", "--data", text.toString(), "--max-iters", "140",
+                "--threads", "1", "--sample-tokens", "0");
+        assertTrue(resumed.err().contains("resuming from " + dist.resolve("step-000120") + " at step 120"), resumed.err());
+        Path back = new RunDirectory(dist).last();
+        assertEquals("step-000140", back.getFileName().toString());
+        assertTrue(JSON.readTree(back.resolve(Checkpoint.STATE_FILE).toFile()).path("engine").asText().startsWith("toygpt "));
+        List<MetricsLog.Row> after = MetricsLog.read(dist.resolve(RunDirectory.METRICS));
+        assertEquals(140L, after.get(after.size() - 1).step());
+        assertEquals(8, after.size(), "one row per evaluation, none repeated");
+    }
+
+    /** model.py has the small models too: the one-hot MLP, whose input side is indexed by token. */
+    @Test
+    void theOneHotMlpContinuesToo() throws Exception {
+        Path mlp = tmp.resolve("mlp");
+        Cli.ok("train", "--model", "mlp-onehot", "--data", text.toString(), "--out", mlp.toString(), "--max-iters", "20",
+                "--eval-interval", "10", "--eval-iters", "5", "--threads", "1", "--sample-tokens", "0");
+        Path folder = tmp.resolve("mlp-pytorch");
+        Cli.ok("export", "--checkpoint", mlp.toString(), "--pytorch", folder.toString());
+        python(folder, List.of("/usr/bin/python3", folder.resolve("train.py").toString(), "--max-iters", "30"));
+        Path toygpt = copyRun(mlp, tmp.resolve("mlp-toygpt"));
+        Cli.ok("train", "--out", toygpt.toString(), "--resume", "--data", text.toString(), "--max-iters", "30", "--threads", "1", "--sample-tokens", "0");
+        SafeTensors.Contents x = SafeTensors.read(new RunDirectory(toygpt).last().resolve(Checkpoint.MODEL_FILE));
+        SafeTensors.Contents y = SafeTensors.read(new RunDirectory(folder.resolve("run")).last().resolve(Checkpoint.MODEL_FILE));
+        assertEquals(x.names(), y.names());
+        for (String name : x.names()) close(name, x.get(name).floats(), y.get(name).floats(), RTOL, ATOL);
+    }
+
+    @Test
+    void trainPyRefusesAnotherText() throws Exception {
+        Path folder = tmp.resolve("other-text");
+        Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
+        Path other = tmp.resolve("other.txt");
+        Files.writeString(other, TinyRuns.text().replace("king", "kong"), StandardCharsets.UTF_8);
+        Process p = new ProcessBuilder("/usr/bin/python3", folder.resolve("train.py").toString(), "--data", other.toString(), "--max-iters", "25")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("is not the text this run was trained on"), out);
+        assertFalse(out.contains("Traceback"), out);
+        assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
+    }
+
+    @Test
+    void exportRefusesAFolderInUseAndACheckpointWithoutTrainingState() throws IOException {
+        Path used = tmp.resolve("used");
+        Files.createDirectories(used);
+        Files.writeString(used.resolve("notes.txt"), "mine");
+        Cli.Result r = Cli.run("export", "--checkpoint", run.toString(), "--pytorch", used.toString());
+        assertEquals(Main.BAD_INPUT, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("is not an empty directory"), r.err());
+        assertEquals(List.of("notes.txt"), TinyRuns.entries(used));
+
+        Path weights = tmp.resolve("w.safetensors"), imported = tmp.resolve("imported");
+        Cli.ok("export", "--checkpoint", run.toString(), "--out", weights.toString());
+        Cli.ok("import", "--weights", weights.toString(), "--data", text.toString(), "--out", imported.toString());
+        Cli.Result noState = Cli.run("export", "--checkpoint", imported.toString(), "--pytorch", tmp.resolve("nostate").toString());
+        assertEquals(Main.BAD_INPUT, noState.exitCode(), noState.toString());
+        assertTrue(noState.err().contains("has no training state"), noState.err());
+        assertFalse(Files.exists(tmp.resolve("nostate")));
+    }
+
+    /** torchrun as Debian installs it, or the module it runs. */
+    static List<String> torchrun() {
+        if (Files.isExecutable(Path.of("/usr/bin/torchrun"))) return List.of("/usr/bin/torchrun");
+        return List.of("/usr/bin/python3", "-m", "torch.distributed.run");
+    }
+
+    /** Runs a Python command in dir; it must succeed within five minutes. Returns what it printed. */
+    static String python(Path dir, List<String> command) throws Exception {
+        Path log = dir.resolve("python.log");
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        Process p = pb.start();
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            fail("timed out: " + command + "\n" + Files.readString(log));
+        }
+        String out = Files.readString(log);
+        assertEquals(0, p.exitValue(), command + "\n" + out);
+        return out;
+    }
+
+    static Path copyRun(Path from, Path to) throws IOException {
+        try (var s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+        return to;
+    }
+
+    /** Every parameter of b's model.safetensors close to a's (b may hold the causal masks besides). */
+    static void assertWeightsClose(Path a, Path b) throws IOException {
+        SafeTensors.Contents x = SafeTensors.read(a.resolve(Checkpoint.MODEL_FILE)), y = SafeTensors.read(b.resolve(Checkpoint.MODEL_FILE));
+        for (String name : x.names()) close(name, x.get(name).floats(), y.get(name).floats(), RTOL, ATOL);
+        assertEquals(x.names().size() + 2, y.names().size(), "PyTorch's state_dict adds one tril per head: " + y.names());
+    }
+
+    static void close(String what, float[] expected, float[] actual, double rtol, double atol) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            if (Math.abs(expected[i] - actual[i]) > atol + rtol * Math.abs(expected[i])) {
+                fail(what + "[" + i + "]: ToyGPT " + expected[i] + ", PyTorch " + actual[i]);
+            }
+        }
+    }
+
+    static void assertMetricsClose(Path expected, Path actual) throws IOException {
+        List<MetricsLog.Row> a = MetricsLog.read(expected), b = MetricsLog.read(actual);
+        assertEquals(a.stream().map(MetricsLog.Row::step).toList(), b.stream().map(MetricsLog.Row::step).toList());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).trainLoss(), b.get(i).trainLoss(), 1e-4, "train loss at " + a.get(i).step());
+            assertEquals(a.get(i).valLoss(), b.get(i).valLoss(), 1e-4, "val loss at " + a.get(i).step());
+            assertEquals(a.get(i).lr(), b.get(i).lr(), 1e-9, "learning rate at " + a.get(i).step());
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.toygpt.testing;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Runs a reader on a fuzzed input and checks the three things that must never happen: a hang (each call has
+ * a time limit), an exception other than the documented one (OutOfMemoryError and StackOverflowError
+ * included), and memory out of proportion to the input (a header that claims terabytes must not make the
+ * reader allocate them: the bytes a call allocates are bounded by a multiple of the input's size).
+ */
+public final class Fuzz {
+    private Fuzz() {}
+
+    /** Seconds one call may take: parsing a few kilobytes takes microseconds; the margin is for a loaded machine. */
+    private static final int TIMEOUT_SECONDS = 20;
+
+    private static final ExecutorService WORKER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "fuzz-worker");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Inputs tried per property (class.method), for the progress file of long runs. */
+    private static final java.util.Map<String, java.util.concurrent.atomic.LongAdder> COUNTS = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    static {
+        // -Dfuzz.progress=FILE: every 30 s, how many inputs each property has tried (a long run may not finish)
+        String progress = System.getProperty("fuzz.progress");
+        if (progress != null && !progress.isBlank()) {
+            Thread t = new Thread(() -> {
+                while (true) {
+                    try {
+                        Thread.sleep(30_000);
+                        StringBuilder sb = new StringBuilder(java.time.Instant.now() + "\n");
+                        COUNTS.forEach((k, v) -> sb.append(k).append(' ').append(v.sum()).append('\n'));
+                        java.nio.file.Files.writeString(java.nio.file.Path.of(progress), sb);
+                    } catch (InterruptedException | java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "fuzz-progress");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private static void count() {
+        String property = StackWalker.getInstance().walk(frames -> frames
+                .filter(f -> f.getClassName().endsWith("FuzzTest") && !f.getMethodName().startsWith("lambda$"))
+                .map(f -> f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName())
+                .reduce((first, second) -> second).orElse("?"));
+        COUNTS.computeIfAbsent(property, k -> new java.util.concurrent.atomic.LongAdder()).increment();
+    }
+
+    /** What a call gave: its value, or the documented exception it threw. */
+    public record Outcome<T>(T value, RuntimeException error) {
+        public boolean ok() {
+            return error == null;
+        }
+    }
+
+    /**
+     * Calls reader; allows only the documented exception types; at most allowedBytes allocated.
+     *
+     * @throws AssertionError naming the input's size when any rule is broken
+     */
+    @SafeVarargs
+    public static <T> Outcome<T> call(String what, long allowedBytes, Callable<T> reader, Class<? extends RuntimeException>... documented) {
+        count();
+        Future<Object[]> f = WORKER.submit(() -> {
+            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long before = mx.getCurrentThreadAllocatedBytes();
+            Object value = null;
+            Throwable error = null;
+            try {
+                value = reader.call();
+            } catch (Throwable e) {
+                error = e;
+            }
+            return new Object[]{value, error, mx.getCurrentThreadAllocatedBytes() - before};
+        });
+        Object[] r;
+        try {
+            r = f.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            throw new AssertionError(what + ": no answer after " + TIMEOUT_SECONDS + " s (a hang)");
+        } catch (InterruptedException | ExecutionException e) {
+            throw new AssertionError(what + ": " + e, e);
+        }
+        long allocated = (long) r[2];
+        if (allocated > allowedBytes) {
+            throw new AssertionError(what + ": allocated " + allocated + " bytes, more than the " + allowedBytes + " its input justifies");
+        }
+        Throwable error = (Throwable) r[1];
+        if (error == null) {
+            @SuppressWarnings("unchecked") T value = (T) r[0];
+            return new Outcome<>(value, null);
+        }
+        if (Arrays.stream(documented).anyMatch(c -> c.isInstance(error)) && error.getMessage() != null && !error.getMessage().isBlank()) {
+            return new Outcome<>(null, (RuntimeException) error);
+        }
+        throw new AssertionError(what + ": undocumented " + error, error);
+    }
+}
