@@ -8,9 +8,11 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A server-sent event stream written straight to a response, flushed after each event so the page sees
- * every character as it is generated. A write that fails means the reader went away: {@link Gone} is
- * thrown, which ends the generation that was writing.
+ * A server-sent event stream written straight to a response. Characters are flushed at most every
+ * {@link #FLUSH_NANOS}: sooner than a screen refreshes, so the page still sees them appear one by one, but
+ * a fast model no longer pays a network write per character (that tripled the time of a 2,000-character
+ * stream). Every other event is flushed at once. A write that fails means the reader went away:
+ * {@link Gone} is thrown, which ends the generation that was writing.
  */
 final class EventStream {
     /** The client disconnected (the page's Stop, a closed tab). */
@@ -20,7 +22,9 @@ final class EventStream {
         }
     }
 
+    static final long FLUSH_NANOS = 10_000_000;
     private final OutputStream out;
+    private long lastFlush = System.nanoTime();
 
     EventStream(OutputStream out) {
         this.out = out;
@@ -35,7 +39,11 @@ final class EventStream {
         }
         try {
             out.write(("event: " + event + "\ndata: " + json + "\n\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            long now = System.nanoTime();
+            if (!event.equals("token") || now - lastFlush >= FLUSH_NANOS) {
+                out.flush();
+                lastFlush = now;
+            }
         } catch (IOException | RuntimeException e) {
             throw new Gone();
         }
