@@ -13,15 +13,7 @@ function drawHeatmap(canvas, tokens, weights, cell, labels = true) {
   const T = tokens.length;
   const margin = labels && cell >= 8 ? Math.max(16, cell + 4) : 0; // room for the characters when they can be read
   const size = margin + T * cell;
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = size * ratio;
-  canvas.height = size * ratio;
-  canvas.style.width = `${size}px`;
-  canvas.style.height = `${size}px`;
-  const g = canvas.getContext('2d');
-  g.scale(ratio, ratio);
-  g.fillStyle = '#fff';
-  g.fillRect(0, 0, size, size);
+  const g = blankCanvas(canvas, size);
   for (let q = 0; q < T; q++) {
     for (let k = 0; k < T; k++) {
       // Blue (Okabe-Ito #0072B2) at full weight, white at zero; the square root lets small weights show.
@@ -110,9 +102,8 @@ function showLarge(answer, { layer, head }, cell) {
   };
 }
 
-/** Each character drawn at its point; axes are the two principal components. */
-function drawScatter(canvas, answer) {
-  const size = 420, pad = 34;
+/** Sizes a square canvas for sharp drawing on high-density screens and paints it white; returns its context. */
+function blankCanvas(canvas, size) {
   const ratio = window.devicePixelRatio || 1;
   canvas.width = size * ratio;
   canvas.height = size * ratio;
@@ -122,6 +113,13 @@ function drawScatter(canvas, answer) {
   g.scale(ratio, ratio);
   g.fillStyle = '#fff';
   g.fillRect(0, 0, size, size);
+  return g;
+}
+
+/** Each character drawn at its point; axes are the two principal components. */
+function drawScatter(canvas, answer) {
+  const size = 420, pad = 34;
+  const g = blankCanvas(canvas, size);
   const xs = answer.points.map((p) => p[0]);
   const ys = answer.points.map((p) => p[1]);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];

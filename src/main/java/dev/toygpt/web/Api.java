@@ -79,12 +79,7 @@ final class Api {
             Generator generator = new Generator(loaded.model(), new NextTokenSampler(settings));
             int[] count = {0};
             String reason = run(() -> generator.generateWithProbabilities(p.ids(), maxNewTokens, new Rng(seed),
-                    (id, prob) -> {
-                        pace();
-                        deadline.check();
-                        events.send("token", token(loaded.vocabulary(), id, prob));
-                        count[0]++;
-                    }));
+                    tokens(events, deadline, loaded, count)));
             done(events, reason, count[0]);
         });
     }
@@ -112,12 +107,7 @@ final class Api {
             }
             Generator generator = new Generator(loaded.model(), new NextTokenSampler(settings));
             int[] count = {0};
-            String reason = run(() -> conversation.reply(generator, turn, maxNewTokens, new Rng(seed), (id, prob) -> {
-                pace();
-                deadline.check();
-                events.send("token", token(loaded.vocabulary(), id, prob));
-                count[0]++;
-            }));
+            String reason = run(() -> conversation.reply(generator, turn, maxNewTokens, new Rng(seed), tokens(events, deadline, loaded, count)));
             done(events, reason, count[0]);
         });
     }
@@ -240,6 +230,16 @@ final class Api {
     }
 
     /** The body of a streamed answer. */
+    /** Sends each generated character as a token event, within the deadline; counts them for the done event. */
+    private Generator.TokenListener tokens(EventStream events, Deadline deadline, Checkpoint.Loaded loaded, int[] count) {
+        return (id, prob) -> {
+            pace();
+            deadline.check();
+            events.send("token", token(loaded.vocabulary(), id, prob));
+            count[0]++;
+        };
+    }
+
     private interface Streamed {
         void write(EventStream events, Deadline deadline);
     }
