@@ -87,6 +87,11 @@ public final class RunIndex {
         return run(checkpointId.substring(0, at)).map(r -> r.checkpoints().get(checkpointId));
     }
 
+    /** The run as its files are now: checkpoints.json may name another best or last since the scan. */
+    public Run refreshed(Run run) {
+        return new Run(run.id(), run.dir(), checkpoints(root, run.dir(), run.id()));
+    }
+
     /** A run directory holds metrics.csv or checkpoints.json. */
     public static boolean isRun(Path dir) {
         return Files.isRegularFile(dir.resolve(RunDirectory.METRICS)) || Files.isRegularFile(dir.resolve(RunDirectory.POINTERS));

@@ -100,7 +100,7 @@ final class Catalog implements AutoCloseable {
     /** The model of a checkpoint id from the listing; unknown ids are 404. */
     Checkpoint.Loaded load(String checkpointId) {
         for (int attempt = 0; ; attempt++) {
-            Path dir = index.checkpoint(checkpointId).orElse(null);
+            Path dir = fresh(checkpointId);
             if (dir == null) dir = rescan().checkpoint(checkpointId).orElse(null);
             if (dir == null) throw ApiException.notFound("no checkpoint with id '" + checkpointId + "' (ids come from /api/runs)");
             try {
@@ -115,10 +115,18 @@ final class Catalog implements AutoCloseable {
         }
     }
 
-    /** Every run as the listing shows it. */
+    /** The checkpoint an id names now, reading only its own run's pointers (best and last move as it trains). */
+    private Path fresh(String checkpointId) {
+        RunIndex current = index;
+        int at = checkpointId == null ? -1 : checkpointId.lastIndexOf('@');
+        if (at < 0) return null;
+        return current.run(checkpointId.substring(0, at)).map(r -> current.refreshed(r).checkpoints().get(checkpointId)).orElse(null);
+    }
+
+    /** Every run as the listing shows it, from a fresh scan: a trainer may have rotated checkpoints since the last poll. */
     List<ObjectNode> runs() {
         List<ObjectNode> out = new ArrayList<>();
-        for (RunIndex.Run run : index.runs().values()) out.add(runJson(run));
+        for (RunIndex.Run run : rescan().runs().values()) out.add(runJson(run));
         return out;
     }
 

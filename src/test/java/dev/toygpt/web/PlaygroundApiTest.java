@@ -377,6 +377,24 @@ class PlaygroundApiTest {
         assertEquals(before.get("vocab"), second.get("vocab"));
     }
 
+    @Test
+    void theListingIsFreshTheMomentATrainerHasWritten() throws Exception {
+        // no waiting for the event poll: a page that asks right after a save sees the new last checkpoint
+        Path run = runs.resolve("exp/fresh");
+        Playground.train(run, ModelConfig.bigram(TinyRuns.corpus().vocabulary().size(), 8), 20, 10);
+        assertEquals(20, run(client.getJson("/api/runs").get("runs"), "exp/fresh").get("step").asLong());
+        var settings = TinyRuns.settings(40, 10, 7);
+        var model = Checkpoint.load(new RunDirectory(run).last()).model();
+        var trainer = TinyRuns.trainer(model, settings, new RunDirectory(run), new dev.toygpt.train.Trainer.Listener() { });
+        trainer.resumeFrom(new RunDirectory(run).last());
+        trainer.run();
+        JsonNode fresh = run(client.getJson("/api/runs").get("runs"), "exp/fresh");
+        assertEquals(40, fresh.get("step").asLong(), fresh.toString());
+        assertEquals("bigram", fresh.get("model").asText(), fresh.toString());
+        assertEquals(40, fresh.get("maxIters").asInt(), fresh.toString());
+        assertTrue(fresh.get("checkpoints").get(1).get("label").asText().startsWith("last · step 40"), fresh.toString());
+    }
+
     private static JsonNode run(JsonNode list, String id) {
         for (JsonNode r : list) if (r.get("id").asText().equals(id)) return r;
         throw new AssertionError("no run " + id + " in " + list);
