@@ -1,10 +1,11 @@
 // Talking to the ToyGPT server: JSON requests, and the event streams of /api/generate and /api/chat.
 
-/** An error from the API, with the message the server wrote for people. */
+/** An error from the API, with the message the server wrote for people (and, when busy, the seconds to wait). */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, retryAfter = null) {
     super(message);
     this.status = status;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -18,8 +19,10 @@ async function failure(response) {
     // not JSON: keep the status line
   }
   if (response.status === 429) {
-    const wait = response.headers.get('Retry-After');
-    message = `busy, try again in ${wait || 'a few'} s (${message})`;
+    // Busy: the server writes for a few pages at once and asks the others to come back after Retry-After.
+    const wait = Math.max(1, Math.min(60, Number(response.headers.get('Retry-After')) || 2));
+    return new ApiError(429, `The server is busy writing other texts (it writes only a few at once). `
+      + `Try again in ${wait} s: the button counts down.`, wait);
   }
   return new ApiError(response.status, message);
 }

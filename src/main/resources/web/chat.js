@@ -1,7 +1,7 @@
 // The Chat panel: the `toygpt chat` loop. The conversation is one text; the model continues it after each
 // line you type, until a blank line, and the server warns when it no longer fits the model's context.
 import { postStream } from './api.js';
-import { appendChar } from './write.js';
+import { appendChar, holdFor } from './write.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +23,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
   async function send() {
     const message = $('c-message').value;
     const id = checkpoint();
-    if (controller || !id) { if (!id) showError('Pick a model first: no checkpoint yet.'); return; }
+    if (controller || $('c-send').dataset.held || !id) { if (!id) showError('Pick a model first: no checkpoint yet.'); return; }
     clearError();
     controller = new AbortController();
     $('c-send').disabled = true;
@@ -32,6 +32,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
     const reply = line('model');
     reply.dataset.state = 'running';
     let text = '';
+    let busyFor = 0;
     let said = null; // the line as the model got it (start event); null when the server refused the request
     try {
       await postStream('/api/chat', {
@@ -55,6 +56,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
       $('c-message').value = '';
     } catch (e) {
       if (e.name !== 'AbortError') showError(e.message);
+      if (e.status === 429) busyFor = e.retryAfter;
     } finally {
       // What the model said so far stays in the conversation, as in the terminal (also when stopped).
       if (said !== null) {
@@ -65,7 +67,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
       }
       reply.dataset.state = 'done';
       controller = null;
-      $('c-send').disabled = false;
+      if (busyFor) holdFor($('c-send'), busyFor); else $('c-send').disabled = false;
       $('c-stop').disabled = true;
       $('c-message').focus();
     }

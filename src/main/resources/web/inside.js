@@ -92,13 +92,58 @@ function showLarge(answer, { layer, head }, cell) {
   $('i-large-caption').textContent = `layer ${layer + 1} · head ${head + 1}: row = query (the character looking), `
     + 'column = key (the character looked at); darker = more attention';
   const geometry = drawHeatmap(canvas, answer.tokens, weights, cell);
+  const tip = $('i-tip');
+  tip.hidden = true; // a new map: the last one's cell is gone
+  $('i-cell').hidden = true;
+  // One cell told in words: below the heatmap, and in a tooltip next to the cell (read from afar on a projector).
+  const tell = (q, k) => {
+    const what = `query '${visible(answer.tokens[q])}' (position ${q + 1}) → key '${visible(answer.tokens[k])}'`
+      + ` (position ${k + 1}): weight ${formatP(weights[q][k])}`;
+    const ahead = k > q ? ' — a later character: always 0, the model may not look ahead' : '';
+    $('i-hover').textContent = what + ahead;
+    tip.replaceChildren();
+    const line1 = document.createElement('div');
+    line1.textContent = `'${visible(answer.tokens[q])}' looks at '${visible(answer.tokens[k])}'`;
+    const line2 = document.createElement('div');
+    line2.className = 'tip-weight';
+    line2.textContent = `weight ${formatP(weights[q][k])}`;
+    tip.append(line1, line2);
+    tip.dataset.query = String(q);
+    tip.dataset.key = String(k);
+    tip.hidden = false;
+    // Beside the cell, inside the figure; flipped to the left of the cell near the right edge.
+    const x = canvas.offsetLeft + geometry.margin + (k + 1) * geometry.cell + 10;
+    const y = canvas.offsetTop + geometry.margin + q * geometry.cell - 4;
+    const room = canvas.offsetParent ? canvas.offsetParent.clientWidth : 1e9;
+    tip.style.left = `${x + tip.offsetWidth > room ? x - tip.offsetWidth - geometry.cell - 20 : x}px`;
+    tip.style.top = `${y}px`;
+    // The cell itself outlined, so a room watching the projector sees which one is meant.
+    const mark = $('i-cell');
+    mark.style.left = `${canvas.offsetLeft + geometry.margin + k * geometry.cell - 2}px`;
+    mark.style.top = `${canvas.offsetTop + geometry.margin + q * geometry.cell - 2}px`;
+    mark.style.width = mark.style.height = `${geometry.cell + 4}px`;
+    mark.hidden = false;
+    cursor = { q, k };
+  };
+  let cursor = null;
   canvas.onmousemove = (e) => {
     const k = Math.floor((e.offsetX - geometry.margin) / geometry.cell);
     const q = Math.floor((e.offsetY - geometry.margin) / geometry.cell);
-    if (q < 0 || k < 0 || q >= T || k >= T) return;
-    $('i-hover').textContent = `query '${visible(answer.tokens[q])}' (position ${q + 1}) → key '${visible(answer.tokens[k])}'`
-      + ` (position ${k + 1}): weight ${formatP(weights[q][k])}`
-      + (k > q ? ' — a later character: always 0, the model may not look ahead' : '');
+    if (q < 0 || k < 0 || q >= T || k >= T) { hide(); return; }
+    tell(q, k);
+  };
+  const hide = () => { tip.hidden = true; $('i-cell').hidden = true; };
+  canvas.onmouseleave = hide;
+  // From the keyboard: the arrow keys move from cell to cell.
+  canvas.onfocus = () => tell(cursor?.q ?? T - 1, cursor?.k ?? 0);
+  canvas.onblur = hide;
+  canvas.onkeydown = (e) => {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const move = moves[e.key];
+    if (!move) return;
+    e.preventDefault();
+    const at = cursor ?? { q: T - 1, k: 0 };
+    tell(Math.max(0, Math.min(T - 1, at.q + move[0])), Math.max(0, Math.min(T - 1, at.k + move[1])));
   };
 }
 

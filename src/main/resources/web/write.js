@@ -39,6 +39,30 @@ export function appendPlain(box, text, cls = 'prompt') {
   return span;
 }
 
+/**
+ * Honours a busy server's Retry-After: the button stays off for that many seconds, counting down on its
+ * label, so nobody hammers a server that asked for a pause.
+ */
+export function holdFor(button, seconds) {
+  const label = button.dataset.label ?? button.textContent;
+  button.dataset.label = label;
+  button.disabled = true;
+  let left = seconds;
+  const tick = () => {
+    if (left <= 0) {
+      button.textContent = label;
+      button.disabled = false;
+      delete button.dataset.held;
+      return;
+    }
+    button.textContent = `${label} (${left} s)`;
+    button.dataset.held = String(left);
+    left -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
+}
+
 export function setupWrite({ checkpoint, showError, clearError }) {
   const output = $('w-output');
   const status = $('w-status');
@@ -50,7 +74,7 @@ export function setupWrite({ checkpoint, showError, clearError }) {
   }
 
   async function run() {
-    if (controller) return;
+    if (controller || generate.dataset.held) return; // Enter in the prompt while the button waits out a busy server
     const id = checkpoint();
     if (!id) { showError('Pick a model first: no checkpoint yet.'); return; }
     const length = Number($('w-length').value);
@@ -63,6 +87,7 @@ export function setupWrite({ checkpoint, showError, clearError }) {
     output.dataset.state = 'running';
     status.textContent = 'generating…';
     let count = 0;
+    let busyFor = 0;
     const started = performance.now();
     try {
       await postStream('/api/generate', {
@@ -90,12 +115,13 @@ export function setupWrite({ checkpoint, showError, clearError }) {
       } else {
         showError(e.message);
         status.textContent = '';
-        output.dataset.state = 'error';
+        output.dataset.state = e.status === 429 ? 'busy' : 'error';
       }
+      if (e.status === 429) busyFor = e.retryAfter;
     } finally {
       controller = null;
-      generate.disabled = false;
       stop.disabled = true;
+      if (busyFor) holdFor(generate, busyFor); else generate.disabled = false;
     }
   }
 

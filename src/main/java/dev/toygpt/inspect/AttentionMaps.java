@@ -16,15 +16,27 @@ import dev.toygpt.models.GptDecoder;
 public record AttentionMaps(int[] tokens, float[][][][] weights) {
 
     public static AttentionMaps of(Gpt gpt, int[] tokens) {
+        return of(new GptDecoder(gpt), gpt, tokens);
+    }
+
+    /**
+     * The same with a decoder of gpt kept between calls (the playground keeps a few per checkpoint): a new
+     * decoder makes its own transposed copy of every weight, which costs more than the maps themselves.
+     * The decoder is reset first and left reset; it must not be used by another thread meanwhile.
+     */
+    public static AttentionMaps of(GptDecoder decoder, Gpt gpt, int[] tokens) {
         int t = tokens.length, block = gpt.config().blockSize();
         if (t == 0) throw new IllegalArgumentException("attention needs at least one token");
         if (t > block) throw new IllegalArgumentException(t + " tokens are more than the block size " + block);
         float[][][][] w = new float[gpt.config().nLayer()][gpt.config().nHead()][t][t];
-        GptDecoder decoder = new GptDecoder(gpt);
+        decoder.reset();
         decoder.recordAttention((layer, head, position, row, positions) ->
                 System.arraycopy(row, 0, w[layer][head][position], 0, positions));
         try (var noGrad = dev.toygpt.autograd.GradMode.off()) {
             for (int token : tokens) decoder.next(token);
+        } finally {
+            decoder.recordAttention(null);
+            decoder.reset();
         }
         return new AttentionMaps(tokens.clone(), w);
     }

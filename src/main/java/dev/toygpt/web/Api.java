@@ -34,6 +34,7 @@ final class Api {
     private final PlaygroundServer.Options options;
     private final Catalog catalog;
     private final Generations generations;
+    private final Decoders decoders = new Decoders();
 
     Api(PlaygroundServer.Options options, Catalog catalog, Generations generations) {
         this.options = options;
@@ -150,24 +151,36 @@ final class Api {
         }
         Vocabulary vocab = loaded.vocabulary();
         int[] ids = Prompt.lastTokens(Prompt.encode(text, vocab).ids(), gpt.config().blockSize());
-        AttentionMaps maps = AttentionMaps.of(gpt, ids);
-        ObjectNode out = JsonBody.JSON.createObjectNode();
-        ArrayNode tokens = out.putArray("tokens");
-        for (int id : ids) tokens.add(vocab.decode(id));
-        out.put("nLayer", maps.layers());
-        out.put("nHead", maps.heads());
-        ArrayNode layers = out.putArray("weights");
-        for (float[][][] layer : maps.weights()) {
-            ArrayNode heads = layers.addArray();
-            for (float[][] head : layer) {
-                ArrayNode rows = heads.addArray();
-                for (float[] row : head) {
-                    ArrayNode r = rows.addArray();
-                    for (float w : row) r.add(w);
+        AttentionMaps maps = decoders.with(loaded, gpt, decoder -> AttentionMaps.of(decoder, gpt, ids));
+        // Written straight to bytes, not as a tree: a full block of the seed model is 16,384 weights.
+        var bytes = new java.io.ByteArrayOutputStream(64 * 1024);
+        try (var g = JsonBody.JSON.getFactory().createGenerator(bytes)) {
+            g.writeStartObject();
+            g.writeArrayFieldStart("tokens");
+            for (int id : ids) g.writeString(vocab.decode(id));
+            g.writeEndArray();
+            g.writeNumberField("nLayer", maps.layers());
+            g.writeNumberField("nHead", maps.heads());
+            g.writeArrayFieldStart("weights");
+            for (float[][][] layer : maps.weights()) {
+                g.writeStartArray();
+                for (float[][] head : layer) {
+                    g.writeStartArray();
+                    for (float[] row : head) {
+                        g.writeStartArray();
+                        for (float w : row) g.writeNumber(w);
+                        g.writeEndArray();
+                    }
+                    g.writeEndArray();
                 }
+                g.writeEndArray();
             }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
-        json(ctx, out);
+        ctx.contentType("application/json;charset=utf-8").result(bytes.toByteArray());
     }
 
     void embeddings(Context ctx) {
@@ -229,13 +242,12 @@ final class Api {
         }
     }
 
-    /** The body of a streamed answer. */
     /** Sends each generated character as a token event, within the deadline; counts them for the done event. */
     private Generator.TokenListener tokens(EventStream events, Deadline deadline, Checkpoint.Loaded loaded, int[] count) {
         return (id, prob) -> {
             pace();
             deadline.check();
-            events.send("token", token(loaded.vocabulary(), id, prob));
+            events.token(id, loaded.vocabulary().decode(id), prob);
             count[0]++;
         };
     }

@@ -2,6 +2,7 @@ package dev.toygpt.benchmarks;
 
 import dev.toygpt.inspect.AttentionMaps;
 import dev.toygpt.models.Gpt;
+import dev.toygpt.models.GptDecoder;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.models.ModelConfig;
 import dev.toygpt.sample.Generator;
@@ -35,7 +36,8 @@ import java.util.Locale;
  * (n_embd 64, 4 heads, 4 layers, block 32; the weights do not matter for speed, so it is saved untrained):
  * /api/next and /api/attention for a full block (median and p95 over 300 calls after 200 warm-up calls),
  * and characters per second streamed by /api/generate against the same generation printed to a stream
- * as {@code toygpt sample} does.
+ * as {@code toygpt sample} does (in turns, 9 rounds by default: {@code -Dtoygpt.rounds=N}), with the
+ * median of the per-round ratios.
  *
  * Run its main with {@code --add-modules jdk.incubator.vector} on the test class path:
  * <pre>./mvnw -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
@@ -61,21 +63,66 @@ public final class PlaygroundBenchmark {
                     vocab.size(), dev.toygpt.kernels.Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD);
             latency(http, base + "/api/next", body, "POST /api/next, 32 characters");
             latency(http, base + "/api/attention", body, "POST /api/attention, 32 characters");
+            latency(http, base + "/api/next", body, "POST /api/next, 32 characters (again)");
+            latency(http, base + "/api/attention", body, "POST /api/attention, 32 characters (again)");
 
             // the same work without HTTP: what the services cost
             Checkpoint.Loaded loaded = Checkpoint.load(new RunDirectory(runs.resolve("seed")).best());
+            Gpt gpt = (Gpt) loaded.model();
             int[] ids = loaded.vocabulary().encode(text.substring(0, 32));
             SamplingSettings knobs = new SamplingSettings(0.8f, 10, 1f, false);
             direct("NextTokenDistribution.of, 32 characters", () -> NextTokenDistribution.of(loaded.model(), ids, knobs, null));
-            direct("AttentionMaps.of, 32 characters", () -> AttentionMaps.of((Gpt) loaded.model(), ids));
-
-            // streaming: characters per second, from the first character to the last
-            for (int round = 0; round < 3; round++) {
-                double web = streamed(http, base);
-                double sample = sampled(loaded);
-                System.out.printf(Locale.ROOT, "2000 characters: streamed by /api/generate %,.0f chars/s; printed as `sample` does %,.0f chars/s%n", web, sample);
+            GptDecoder kept = new GptDecoder(gpt);
+            for (int round = 0; round < 2; round++) { // interleaved: the machine is shared
+                direct("AttentionMaps.of, a new decoder per call", () -> AttentionMaps.of(gpt, ids));
+                direct("AttentionMaps.of, one decoder kept", () -> AttentionMaps.of(kept, gpt, ids));
             }
+
+            // streaming: characters per second from the first character to the last, the same 2,000 characters
+            // (seed 7, default settings) streamed over HTTP and printed as `sample` does, in turns
+            int rounds = Integer.getInteger("toygpt.rounds", 9);
+            double[] web = new double[rounds], sample = new double[rounds], ratio = new double[rounds];
+            double[] webCpu = new double[rounds], sampleCpu = new double[rounds], ratioCpu = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                Rate w, p;
+                if (round % 2 == 0) {
+                    w = streamed(http, base);
+                    p = sampled(loaded);
+                } else {
+                    p = sampled(loaded);
+                    w = streamed(http, base);
+                }
+                web[round] = w.wall();
+                sample[round] = p.wall();
+                ratio[round] = w.wall() / p.wall();
+                webCpu[round] = w.cpu();
+                sampleCpu[round] = p.cpu();
+                ratioCpu[round] = w.cpu() / p.cpu();
+                System.out.printf(Locale.ROOT, "round %d, 2000 characters: /api/generate %,.0f chars/s (%,.0f per CPU second); `sample` %,.0f chars/s (%,.0f per CPU second); ratio %.2f (CPU %.2f)%n",
+                        round + 1, w.wall(), w.cpu(), p.wall(), p.cpu(), ratio[round], ratioCpu[round]);
+            }
+            System.out.printf(Locale.ROOT, "streaming, median of %d rounds: /api/generate %,.0f chars/s, `sample` %,.0f chars/s, median ratio %.2f%n",
+                    rounds, median(web), median(sample), median(ratio));
+            System.out.printf(Locale.ROOT, "per CPU second of all the JVM's threads (server and this client): /api/generate %,.0f, `sample` %,.0f, median ratio %.2f%n",
+                    median(webCpu), median(sampleCpu), median(ratioCpu));
         }
+    }
+
+    /**
+     * Characters per second of wall time from the first character to the last, and per second of CPU time
+     * used by this whole JVM for the whole request (or call).
+     */
+    private record Rate(double wall, double cpu) {}
+
+    /** CPU time of this JVM (the server's threads and this client's), in nanoseconds; it moves in steps of about 10 ms. */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static void latency(HttpClient http, String url, String body, String what) throws Exception {
@@ -103,9 +150,10 @@ public final class PlaygroundBenchmark {
         System.out.printf(Locale.ROOT, "%-40s median %.3f ms, p95 %.3f ms (no HTTP)%n", what, ms[ms.length / 2], ms[(int) (ms.length * 0.95)]);
     }
 
-    private static double streamed(HttpClient http, String base) throws Exception {
+    private static Rate streamed(HttpClient http, String base) throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/generate"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"checkpoint\": \"seed@best\", \"maxNewTokens\": 2000, \"seed\": 7}")).build();
+        long cpuFirst = processCpuNanos(), cpuLast = 0;
         HttpResponse<java.io.InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
         long first = 0, last = 0;
         int n = 0;
@@ -114,23 +162,27 @@ public final class PlaygroundBenchmark {
                 if (line.equals("event: token")) {
                     if (n++ == 0) first = System.nanoTime();
                     last = System.nanoTime();
+                } else if (line.startsWith("event: done")) {
+                    cpuLast = processCpuNanos();
                 }
             }
         }
-        return (n - 1) / ((last - first) / 1e9);
+        if (n != 2000) throw new IllegalStateException(n + " characters streamed, not 2000");
+        return new Rate((n - 1) / ((last - first) / 1e9), n / ((cpuLast - cpuFirst) / 1e9));
     }
 
-    private static double sampled(Checkpoint.Loaded loaded) {
+    private static Rate sampled(Checkpoint.Loaded loaded) {
         PrintStream out = new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8);
         Generator g = new Generator(loaded.model(), new NextTokenSampler(SamplingSettings.defaults()));
-        long[] first = {0};
+        long[] first = {0, processCpuNanos()};
         int[] n = {0};
         g.generate(Prompt.start(loaded.vocabulary()).ids(), 2000, new Rng(7), id -> {
             if (n[0]++ == 0) first[0] = System.nanoTime();
             out.print(loaded.vocabulary().decode(id));
             out.flush();
         });
-        return (n[0] - 1) / ((System.nanoTime() - first[0]) / 1e9);
+        long wall = System.nanoTime() - first[0], cpu = processCpuNanos() - first[1];
+        return new Rate((n[0] - 1) / (wall / 1e9), n[0] / (cpu / 1e9));
     }
 
     private static void check(HttpResponse<String> r) {

@@ -24,12 +24,14 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,6 +42,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -256,6 +260,128 @@ class PageBrowserTest {
         screenshot("inside");
         js("document.getElementById('i-scatter').scrollIntoView()");
         screenshot("inside-embeddings");
+    }
+
+    @Test
+    void aBusyServerIsExplainedAndTheButtonWaitsWhatItAsked() throws Exception {
+        open("write");
+        pick("tiny@best");
+        // Four generations from elsewhere hold every slot: each waits before its first character until released.
+        CountDownLatch release = new CountDownLatch(1);
+        Api.pacer = () -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        List<CompletableFuture<HttpResponse<InputStream>>> others = new ArrayList<>();
+        HttpClient http = HttpClient.newHttpClient();
+        try {
+            for (int i = 0; i < 4; i++) {
+                others.add(http.sendAsync(HttpRequest.newBuilder(URI.create(server.url() + "api/generate"))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"checkpoint\": \"tiny@best\", \"maxNewTokens\": 5}")).build(),
+                        HttpResponse.BodyHandlers.ofInputStream()));
+            }
+            waitFor(() -> server.activeGenerations() == 4);
+            // Every label the button shows from now on, with the time it showed it.
+            js("""
+                    const b = document.getElementById('w-generate'); window.__labels = [];
+                    new MutationObserver(() => window.__labels.push([b.textContent, b.disabled, performance.now()]))
+                        .observe(b, {attributes: true, childList: true, characterData: true, subtree: true});""");
+            driver.findElement(By.id("w-generate")).click();
+            WebElement error = driver.findElement(By.id("error"));
+            waitFor(error::isDisplayed);
+            String message = error.getText();
+            assertTrue(message.contains("busy") && message.contains("Try again in 2 s"), "the page says the server is busy and for how long: " + message);
+            assertEquals("busy", attr("w-output", "data-state"));
+            screenshot("write-busy");
+
+            // Retry-After: 2 is honoured: the button counts down 2, 1 and only then works again.
+            WebElement generate = driver.findElement(By.id("w-generate"));
+            waitFor(generate::isEnabled);
+            assertEquals("Generate", generate.getText());
+            @SuppressWarnings("unchecked")
+            List<List<Object>> labels = (List<List<Object>>) js("return window.__labels");
+            List<Object> countdown = labels.stream().map(l -> l.get(0)).distinct().filter(t -> !"Generate".equals(t)).toList();
+            assertEquals(List.of("Generate (2 s)", "Generate (1 s)"), countdown, "the countdown shown: " + labels);
+            double disabledAt = labels.stream().filter(l -> "Generate (2 s)".equals(l.get(0))).mapToDouble(l -> ((Number) l.get(2)).doubleValue()).min().orElseThrow();
+            double enabledAt = labels.stream().filter(l -> "Generate".equals(l.get(0)) && Boolean.FALSE.equals(l.get(1)))
+                    .mapToDouble(l -> ((Number) l.get(2)).doubleValue()).max().orElseThrow();
+            assertTrue(enabledAt - disabledAt >= 1900, "the button waited the 2 s the server asked: " + (enabledAt - disabledAt) + " ms");
+
+            // Once the others are done, Generate works again.
+            release.countDown();
+            Api.pacer = null;
+            for (var f : others) f.get().body().readAllBytes();
+            waitFor(() -> server.activeGenerations() == 0);
+            setValue("w-length", "20");
+            generate.click();
+            waitFor(() -> "done".equals(attr("w-output", "data-state")));
+            assertEquals(20, driver.findElements(By.cssSelector("#w-output .tok")).size());
+        } finally {
+            Api.pacer = null;
+            release.countDown();
+            for (var f : others) {
+                try {
+                    f.get().body().close();
+                } catch (Exception ignored) {
+                    // already read or never answered
+                }
+            }
+        }
+    }
+
+    @Test
+    void hoveringAHeatmapCellTellsQueryKeyAndTheWeightTheApiGives() throws Exception {
+        open("inside");
+        pick("tiny@best");
+        WebElement text = driver.findElement(By.id("i-text"));
+        text.clear();
+        text.sendKeys("the king and queen", Keys.ENTER);
+        String seen = lastChars("the king and queen", 16); // "e king and queen"
+        waitFor(() -> seen.equals(js("return window.__toygpt.attention() && window.__toygpt.attention().tokens.join('')")));
+        // Layer 2, head 2 drawn large (a click on its small map), then the mouse on cell (query 11 'q', key 4 'n').
+        driver.findElement(By.cssSelector("#i-heatmaps canvas[data-layer='1'][data-head='1']")).click();
+        waitFor(() -> "1".equals(attr("i-large", "data-layer")) && "1".equals(attr("i-large", "data-head")));
+        JsonNode api = postJson("api/attention", Map.of("checkpoint", "tiny@best", "text", "the king and queen"));
+        int q = 11, k = 4;
+        assertEquals("q", api.get("tokens").get(q).asText());
+        assertEquals("n", api.get("tokens").get(k).asText());
+        double weight = api.get("weights").get(1).get(1).get(q).get(k).asDouble();
+        assertTrue(weight > 0, "a key before the query has a weight");
+        hoverCell(q, k);
+        WebElement tip = driver.findElement(By.id("i-tip"));
+        waitFor(tip::isDisplayed);
+        assertEquals("'q' looks at 'n'\nweight " + formatP(weight), tip.getText());
+        assertEquals("query 'q' (position 12) → key 'n' (position 5): weight " + formatP(weight),
+                driver.findElement(By.id("i-hover")).getText());
+        // The tooltip sits beside the hovered cell, not somewhere else on the page.
+        Map<String, Number> cell = cellBox(q, k);
+        @SuppressWarnings("unchecked")
+        Map<String, Number> tipBox = (Map<String, Number>) js("const r = arguments[0].getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top};", tip);
+        assertEquals(cell.get("top").doubleValue(), tipBox.get("top").doubleValue(), 12, "tooltip level with the cell");
+        assertTrue(tipBox.get("left").doubleValue() >= cell.get("right").doubleValue() || tipBox.get("right").doubleValue() <= cell.get("left").doubleValue(),
+                "tooltip beside the cell, not over it: " + tipBox + " " + cell);
+        @SuppressWarnings("unchecked")
+        Map<String, Number> mark = (Map<String, Number>) js("const r = document.getElementById('i-cell').getBoundingClientRect(); return {left: r.left, top: r.top, w: r.width};");
+        assertEquals(cell.get("left").doubleValue(), mark.get("left").doubleValue() + 2, 1.5, "the hovered cell is outlined");
+        assertEquals(cell.get("top").doubleValue(), mark.get("top").doubleValue() + 2, 1.5, "the hovered cell is outlined");
+        screenshot("inside-hover");
+
+        // A cell above the diagonal: weight 0, and the page says why.
+        hoverCell(3, 9);
+        waitFor(() -> "3".equals(tip.getAttribute("data-query")) && "9".equals(tip.getAttribute("data-key")));
+        assertEquals(0.0, api.get("weights").get(1).get(1).get(3).get(9).asDouble());
+        assertTrue(driver.findElement(By.id("i-hover")).getText().endsWith("weight 0.000 — a later character: always 0, the model may not look ahead"),
+                driver.findElement(By.id("i-hover")).getText());
+
+        // From the keyboard: focus the large map, arrow keys move from cell to cell.
+        WebElement large = driver.findElement(By.id("i-large"));
+        large.sendKeys(Keys.ARROW_LEFT, Keys.ARROW_DOWN);
+        waitFor(() -> "4".equals(tip.getAttribute("data-query")) && "8".equals(tip.getAttribute("data-key")));
+        new Actions(driver).moveToElement(driver.findElement(By.id("i-look"))).perform();
+        waitFor(() -> !tip.isDisplayed()); // the mouse left the heatmap
     }
 
     @Test
@@ -485,6 +611,43 @@ class PageBrowserTest {
                 const x = (margin + arguments[1] * cell + cell / 2) * ratio, y = (margin + arguments[0] * cell + cell / 2) * ratio;
                 return Array.from(g.getImageData(Math.floor(x), Math.floor(y), 1, 1).data);""", query, key);
         return rgb.stream().mapToLong(Number::longValue).toArray();
+    }
+
+    /** The large heatmap's cell (query, key) in page pixels: left, right, top, bottom. */
+    @SuppressWarnings("unchecked")
+    private Map<String, Number> cellBox(int query, int key) {
+        return (Map<String, Number>) js("""
+                const c = document.getElementById('i-large'), r = c.getBoundingClientRect();
+                const margin = Number(c.dataset.margin), cell = Number(c.dataset.cell);
+                const left = r.left + margin + arguments[1] * cell, top = r.top + margin + arguments[0] * cell;
+                return {left, right: left + cell, top, bottom: top + cell};""", query, key);
+    }
+
+    /** Moves the mouse, as a user does, to the middle of a cell of the large heatmap. */
+    private void hoverCell(int query, int key) {
+        WebElement canvas = driver.findElement(By.id("i-large"));
+        js("arguments[0].scrollIntoView({block: 'center'})", canvas);
+        Map<String, Number> box = cellBox(query, key);
+        @SuppressWarnings("unchecked")
+        Map<String, Number> canvasBox = (Map<String, Number>) js("const r = arguments[0].getBoundingClientRect(); return {left: r.left, top: r.top, w: r.width, h: r.height};", canvas);
+        // Selenium's offsets count from the element's centre.
+        int x = (int) Math.round((box.get("left").doubleValue() + box.get("right").doubleValue()) / 2 - canvasBox.get("left").doubleValue() - canvasBox.get("w").doubleValue() / 2);
+        int y = (int) Math.round((box.get("top").doubleValue() + box.get("bottom").doubleValue()) / 2 - canvasBox.get("top").doubleValue() - canvasBox.get("h").doubleValue() / 2);
+        new Actions(driver).moveToElement(canvas, x, y).perform();
+    }
+
+    /** The page's way of writing a probability (chars.js formatP): 3 decimals, or 2 significant digits below 0.01. */
+    private static String formatP(double p) {
+        if (p >= 0.01 || p == 0) return String.format(java.util.Locale.ROOT, "%.3f", p);
+        return new java.math.BigDecimal(p).round(new java.math.MathContext(2)).toPlainString();
+    }
+
+    private JsonNode postJson(String path, Map<String, Object> body) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.url() + path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        return JSON.readTree(response.body());
     }
 
     private Object js(String script, Object... args) {
