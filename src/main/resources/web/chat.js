@@ -33,6 +33,7 @@ export function setupChat({ checkpoint, showError, clearError }) {
     reply.dataset.state = 'running';
     let text = '';
     let busyFor = 0;
+    let ended = false; // the reply came to its end (not stopped, not failed)
     let said = null; // the line as the model got it (start event); null when the server refused the request
     try {
       await postStream('/api/chat', {
@@ -49,6 +50,8 @@ export function setupChat({ checkpoint, showError, clearError }) {
         } else if (event === 'notice') {
           $('c-notice').textContent = data.text;
           $('c-notice').hidden = false;
+        } else if (event === 'done') {
+          ended = true;
         } else if (event === 'error') {
           showError(data.error);
         }
@@ -58,6 +61,10 @@ export function setupChat({ checkpoint, showError, clearError }) {
       if (e.name !== 'AbortError') showError(e.message);
       if (e.status === 429) busyFor = e.retryAfter;
     } finally {
+      if (ended && !text.trim()) {
+        // Only new lines: the model ended its turn at once (a blank line is how a reply ends).
+        line('system', 'the model answered with a blank line: it ended its turn at once; try another line or a higher temperature');
+      }
       // What the model said so far stays in the conversation, as in the terminal (also when stopped).
       if (said !== null) {
         conversation += said + text;

@@ -45,9 +45,12 @@ function showAttention(answer, picked) {
   const box = $('i-heatmaps');
   box.replaceChildren();
   const T = answer.tokens.length;
-  // Small ones: the grid fits about 420 px wide; the large one: the height left in the window.
-  const small = Math.max(2, Math.min(6, Math.floor((400 / answer.nHead - 8) / T)));
-  const large = Math.max(8, Math.min(22, Math.floor((window.innerHeight - 235) / (T + 1))));
+  // Both sized to the height left below the text box (a projector shows about 1280 x 600 of page), so every
+  // head and the large map's caption are in view without scrolling: small ones about 420 px wide at most.
+  const top = box.getBoundingClientRect().top + window.scrollY;
+  const room = Math.max(220, window.innerHeight - top - 56);
+  const small = Math.max(2, Math.min(6, Math.floor(Math.min(400 / answer.nHead - 8, (room - 24) / answer.nLayer - 10) / T)));
+  const large = Math.max(8, Math.min(22, Math.floor(room / (T + 1))));
   for (let layer = 0; layer < answer.nLayer; layer++) {
     const row = document.createElement('div');
     row.className = 'heat-row';
@@ -75,7 +78,7 @@ function showAttention(answer, picked) {
   }
   const heads = document.createElement('div');
   heads.className = 'heat-heads';
-  heads.textContent = `heads 1–${answer.nHead} →  (click one)`;
+  heads.textContent = `one map per head (${answer.nHead} across) and layer: click one to see it large`;
   box.prepend(heads);
   showLarge(answer, picked, large);
   if (document.activeElement?.classList.contains('heat-small') || picked.focus) {

@@ -38,7 +38,7 @@ function el(name, attrs, text) {
 
 /** Horizontal bars: label, bar (length = p), the p value; a thin tick marks the model's own probability. */
 function drawBars(svg, bars) {
-  const rowH = 25, labelW = 110, valueW = 70;
+  const rowH = 23, labelW = 110, valueW = 70; // eleven rows and the key below them fit a projector's height
   const width = Math.max(400, svg.clientWidth || 700);
   const barW = width - labelW - valueW - 10;
   svg.setAttribute('viewBox', `0 0 ${width} ${bars.length * rowH + 4}`);

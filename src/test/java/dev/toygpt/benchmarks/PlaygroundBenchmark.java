@@ -36,8 +36,11 @@ import java.util.Locale;
  * (n_embd 64, 4 heads, 4 layers, block 32; the weights do not matter for speed, so it is saved untrained):
  * /api/next and /api/attention for a full block (median and p95 over 300 calls after 200 warm-up calls),
  * and characters per second streamed by /api/generate against the same generation printed to a stream
- * as {@code toygpt sample} does (in turns, 9 rounds by default: {@code -Dtoygpt.rounds=N}), with the
- * median of the per-round ratios.
+ * as {@code toygpt sample} does (in turns, after 3 warm-up rounds, 9 rounds by default:
+ * {@code -Dtoygpt.rounds=N}), with the median of the per-round ratios: in wall time (what a page sees), per
+ * CPU second of the whole JVM (this client included), and per CPU second of the generating threads (the
+ * server's pool against {@code sample}'s own thread: what the server spends per character, whatever else
+ * the shared machine runs).
  *
  * Run its main with {@code --add-modules jdk.incubator.vector} on the test class path:
  * <pre>./mvnw -q test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
@@ -80,9 +83,14 @@ public final class PlaygroundBenchmark {
 
             // streaming: characters per second from the first character to the last, the same 2,000 characters
             // (seed 7, default settings) streamed over HTTP and printed as `sample` does, in turns
+            for (int warm = 0; warm < 3; warm++) { // both paths compiled by the JIT before anything is timed
+                streamed(http, base);
+                sampled(loaded);
+            }
             int rounds = Integer.getInteger("toygpt.rounds", 9);
             double[] web = new double[rounds], sample = new double[rounds], ratio = new double[rounds];
             double[] webCpu = new double[rounds], sampleCpu = new double[rounds], ratioCpu = new double[rounds];
+            double[] webOwn = new double[rounds], sampleOwn = new double[rounds], ratioOwn = new double[rounds];
             for (int round = 0; round < rounds; round++) {
                 Rate w, p;
                 if (round % 2 == 0) {
@@ -98,13 +106,19 @@ public final class PlaygroundBenchmark {
                 webCpu[round] = w.cpu();
                 sampleCpu[round] = p.cpu();
                 ratioCpu[round] = w.cpu() / p.cpu();
-                System.out.printf(Locale.ROOT, "round %d, 2000 characters: /api/generate %,.0f chars/s (%,.0f per CPU second); `sample` %,.0f chars/s (%,.0f per CPU second); ratio %.2f (CPU %.2f)%n",
-                        round + 1, w.wall(), w.cpu(), p.wall(), p.cpu(), ratio[round], ratioCpu[round]);
+                webOwn[round] = w.ownCpu();
+                sampleOwn[round] = p.ownCpu();
+                ratioOwn[round] = w.ownCpu() / p.ownCpu();
+                System.out.printf(Locale.ROOT, "round %d, 2000 characters: /api/generate %,.0f chars/s (%,.0f per JVM CPU second, %,.0f per server-thread CPU second); "
+                                + "`sample` %,.0f chars/s (%,.0f per JVM CPU second, %,.0f per CPU second of its thread); ratio %.2f (JVM CPU %.2f, own threads %.2f)%n",
+                        round + 1, w.wall(), w.cpu(), w.ownCpu(), p.wall(), p.cpu(), p.ownCpu(), ratio[round], ratioCpu[round], ratioOwn[round]);
             }
             System.out.printf(Locale.ROOT, "streaming, median of %d rounds: /api/generate %,.0f chars/s, `sample` %,.0f chars/s, median ratio %.2f%n",
                     rounds, median(web), median(sample), median(ratio));
             System.out.printf(Locale.ROOT, "per CPU second of all the JVM's threads (server and this client): /api/generate %,.0f, `sample` %,.0f, median ratio %.2f%n",
                     median(webCpu), median(sampleCpu), median(ratioCpu));
+            System.out.printf(Locale.ROOT, "per CPU second of the generating threads (the server's pool; `sample`'s thread): /api/generate %,.0f, `sample` %,.0f, median ratio %.2f%n",
+                    median(webOwn), median(sampleOwn), median(ratioOwn));
         }
     }
 
@@ -112,7 +126,19 @@ public final class PlaygroundBenchmark {
      * Characters per second of wall time from the first character to the last, and per second of CPU time
      * used by this whole JVM for the whole request (or call).
      */
-    private record Rate(double wall, double cpu) {}
+    private record Rate(double wall, double cpu, double ownCpu) {}
+
+    /** CPU time of the web server's threads (named toygpt-web: Jetty's pool, where generation runs), in nanoseconds. */
+    private static long serverCpuNanos() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (t == null || !t.getThreadName().startsWith("toygpt-web")) continue;
+            long cpu = mx.getThreadCpuTime(t.getThreadId());
+            if (cpu > 0) sum += cpu;
+        }
+        return sum;
+    }
 
     /** CPU time of this JVM (the server's threads and this client's), in nanoseconds; it moves in steps of about 10 ms. */
     private static long processCpuNanos() {
@@ -153,7 +179,7 @@ public final class PlaygroundBenchmark {
     private static Rate streamed(HttpClient http, String base) throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/api/generate"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"checkpoint\": \"seed@best\", \"maxNewTokens\": 2000, \"seed\": 7}")).build();
-        long cpuFirst = processCpuNanos(), cpuLast = 0;
+        long cpuFirst = processCpuNanos(), cpuLast = 0, serverFirst = serverCpuNanos(), serverLast = 0;
         HttpResponse<java.io.InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
         long first = 0, last = 0;
         int n = 0;
@@ -164,25 +190,27 @@ public final class PlaygroundBenchmark {
                     last = System.nanoTime();
                 } else if (line.startsWith("event: done")) {
                     cpuLast = processCpuNanos();
+                    serverLast = serverCpuNanos();
                 }
             }
         }
         if (n != 2000) throw new IllegalStateException(n + " characters streamed, not 2000");
-        return new Rate((n - 1) / ((last - first) / 1e9), n / ((cpuLast - cpuFirst) / 1e9));
+        return new Rate((n - 1) / ((last - first) / 1e9), n / ((cpuLast - cpuFirst) / 1e9), n / ((serverLast - serverFirst) / 1e9));
     }
 
     private static Rate sampled(Checkpoint.Loaded loaded) {
         PrintStream out = new PrintStream(OutputStream.nullOutputStream(), false, StandardCharsets.UTF_8);
         Generator g = new Generator(loaded.model(), new NextTokenSampler(SamplingSettings.defaults()));
-        long[] first = {0, processCpuNanos()};
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long[] first = {0, processCpuNanos(), mx.getCurrentThreadCpuTime()};
         int[] n = {0};
         g.generate(Prompt.start(loaded.vocabulary()).ids(), 2000, new Rng(7), id -> {
             if (n[0]++ == 0) first[0] = System.nanoTime();
             out.print(loaded.vocabulary().decode(id));
             out.flush();
         });
-        long wall = System.nanoTime() - first[0], cpu = processCpuNanos() - first[1];
-        return new Rate((n[0] - 1) / (wall / 1e9), n[0] / (cpu / 1e9));
+        long wall = System.nanoTime() - first[0], cpu = processCpuNanos() - first[1], own = mx.getCurrentThreadCpuTime() - first[2];
+        return new Rate((n[0] - 1) / (wall / 1e9), n[0] / (cpu / 1e9), n[0] / (own / 1e9));
     }
 
     private static void check(HttpResponse<String> r) {
