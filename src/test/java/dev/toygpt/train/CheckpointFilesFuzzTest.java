@@ -116,13 +116,47 @@ class CheckpointFilesFuzzTest {
         loadAndResume(Map.of(file.get1(), file.get2()));
     }
 
+    /**
+     * The long pass (-Pfuzz-long sets fuzz.focused): each input goes to the reader of its own file, and one
+     * input in FULL_EVERY also through every way of reading, so a million inputs take minutes, not hours.
+     */
+    private static final boolean FOCUSED = Boolean.getBoolean("fuzz.focused");
+    private static final int FULL_EVERY = 64;
+    private static final java.util.concurrent.atomic.AtomicLong INPUTS = new java.util.concurrent.atomic.AtomicLong();
+
     /** Reads WORK with one file replaced, as `sample` (load), and `train --resume` (settings, then resume) do. */
     private static void loadAndResume(Map<String, byte[]> replaced) throws IOException {
         for (var f : replaced.entrySet()) Files.write(WORK.resolve(f.getKey()), f.getValue());
         try {
-            readEveryWay("a checkpoint with a fuzzed " + replaced.keySet());
+            String what = "a checkpoint with a fuzzed " + replaced.keySet();
+            if (FOCUSED && INPUTS.incrementAndGet() % FULL_EVERY != 0) readItsReader(what, replaced.keySet().iterator().next());
+            else readEveryWay(what);
         } finally {
             for (String f : replaced.keySet()) Files.write(WORK.resolve(f), FILES.get(f));
+        }
+    }
+
+    /** Only the reader of the fuzzed file; the model is built only when its configuration was read. */
+    private static void readItsReader(String what, String file) {
+        switch (file) {
+            case Checkpoint.CONFIG_FILE -> {
+                if (Fuzz.call(what + " (config)", ALLOWED, () -> Checkpoint.readConfig(WORK), CheckpointException.class).ok()) {
+                    Fuzz.call(what + " (load)", ALLOWED, () -> Checkpoint.load(WORK), CheckpointException.class);
+                }
+            }
+            case Checkpoint.MODEL_FILE -> Fuzz.call(what + " (load)", ALLOWED, () -> Checkpoint.load(WORK), CheckpointException.class);
+            default -> { // state.json and optimizer.safetensors: what a resume reads before it touches the model
+                Fuzz.call(what + " (settings)", ALLOWED, () -> Checkpoint.readSettings(WORK), CheckpointException.class);
+                Map<String, float[]> optimizer = TRAINER.optimizer().state();
+                long steps = TRAINER.optimizer().steps();
+                var read = Fuzz.call(what + " (training state)", ALLOWED, () -> Checkpoint.loadTrainingState(WORK, TRAINER.optimizer()),
+                        CheckpointException.class);
+                if (!read.ok()) {
+                    Map<String, float[]> after = TRAINER.optimizer().state();
+                    optimizer.forEach((k, v) -> assertArrayEquals(v, after.get(k), "optimizer state " + k));
+                    assertEquals(steps, TRAINER.optimizer().steps());
+                }
+            }
         }
     }
 
