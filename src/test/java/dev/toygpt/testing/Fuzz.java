@@ -28,7 +28,7 @@ public final class Fuzz {
         return t;
     });
 
-    /** Inputs tried per property (class.method), for the progress file of long runs. */
+    /** Calls per property (class.method), or inputs in the long pass's loops, for the progress file of long runs. */
     private static final java.util.Map<String, java.util.concurrent.atomic.LongAdder> COUNTS = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     static {
@@ -56,11 +56,7 @@ public final class Fuzz {
     private static final ThreadLocal<String> PROPERTY = new ThreadLocal<>();
 
     private static void count() {
-        String named = PROPERTY.get();
-        if (named != null) {
-            COUNTS.computeIfAbsent(named, k -> new java.util.concurrent.atomic.LongAdder()).increment();
-            return;
-        }
+        if (PROPERTY.get() != null) return; // the long pass counts inputs, not calls
         String property = StackWalker.getInstance().walk(frames -> frames
                 .filter(f -> f.getClassName().endsWith("FuzzTest") && !f.getMethodName().startsWith("lambda$"))
                 .map(f -> f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName())
@@ -80,8 +76,10 @@ public final class Fuzz {
         PROPERTY.set(property);
         try {
             java.util.Iterator<T> values = inputs.sampleStream().iterator();
+            var done = COUNTS.computeIfAbsent(property + " (inputs)", k -> new java.util.concurrent.atomic.LongAdder());
             for (long i = 0; i < count; i++) {
                 T value = values.next();
+                done.increment();
                 try {
                     check.accept(value);
                 } catch (Throwable e) {
