@@ -5,6 +5,8 @@ import dev.toygpt.models.ModelConfig;
 import dev.toygpt.testing.Fuzz;
 import dev.toygpt.testing.Mutations;
 import dev.toygpt.util.Rng;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -57,6 +59,19 @@ class SafeTensorsFuzzTest {
     @Property
     void generatedFiles(@ForAll("generated") byte[] file) {
         check(file);
+    }
+
+    // The long pass (-Pfuzz-long): the same generators and checks, Fuzz.LONG_PASS inputs each.
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longDamagedRealFiles() {
+        Fuzz.loop("SafeTensorsFuzzTest.damagedRealFiles", damaged(), Fuzz.LONG_PASS, SafeTensorsFuzzTest::check);
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longGeneratedFiles() {
+        Fuzz.loop("SafeTensorsFuzzTest.generatedFiles", generated(), Fuzz.LONG_PASS, SafeTensorsFuzzTest::check);
     }
 
     static SafeTensors.Contents check(byte[] file) {

@@ -28,7 +28,7 @@ public final class Fuzz {
         return t;
     });
 
-    /** Inputs tried per property (class.method), for the progress file of long runs. */
+    /** Calls per property (class.method), or inputs in the long pass's loops, for the progress file of long runs. */
     private static final java.util.Map<String, java.util.concurrent.atomic.LongAdder> COUNTS = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     static {
@@ -52,12 +52,67 @@ public final class Fuzz {
         }
     }
 
+    /** The property the current thread feeds, when a long pass names it (no stack walk per input then). */
+    private static final ThreadLocal<String> PROPERTY = new ThreadLocal<>();
+
     private static void count() {
+        if (PROPERTY.get() != null) return; // the long pass counts inputs, not calls
         String property = StackWalker.getInstance().walk(frames -> frames
                 .filter(f -> f.getClassName().endsWith("FuzzTest") && !f.getMethodName().startsWith("lambda$"))
                 .map(f -> f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName())
                 .reduce((first, second) -> second).orElse("?"));
         COUNTS.computeIfAbsent(property, k -> new java.util.concurrent.atomic.LongAdder()).increment();
+    }
+
+    /** Inputs per property in the long pass (-Pfuzz-long sets fuzz.long); 0 outside it. */
+    public static final long LONG_PASS = Long.getLong("fuzz.long", 0);
+
+    /**
+     * The long pass of one property: {@code inputs} values drawn from the same generator the property uses,
+     * fed to the same check, without jqwik's per-try lifecycle (which costs more than most readers). A
+     * failure names the input (its first bytes in hex) instead of shrinking it.
+     */
+    public static <T> void loop(String property, net.jqwik.api.Arbitrary<T> inputs, long count, ThrowingConsumer<T> check) {
+        PROPERTY.set(property);
+        try {
+            java.util.Iterator<T> values = inputs.sampleStream().iterator();
+            var done = COUNTS.computeIfAbsent(property + " (inputs)", k -> new java.util.concurrent.atomic.LongAdder());
+            for (long i = 0; i < count; i++) {
+                T value = values.next();
+                done.increment();
+                try {
+                    check.accept(value);
+                } catch (Throwable e) {
+                    throw new AssertionError(property + ", input " + i + " (" + describe(value) + "): " + e.getMessage(), e);
+                }
+            }
+        } finally {
+            PROPERTY.remove();
+        }
+    }
+
+    /** A check that may throw what a test throws. */
+    @FunctionalInterface
+    public interface ThrowingConsumer<T> {
+        void accept(T value) throws Exception;
+    }
+
+    private static String describe(Object value) {
+        byte[] bytes = value instanceof byte[] b ? b : value instanceof String str ? str.getBytes(java.nio.charset.StandardCharsets.UTF_8) : null;
+        if (bytes == null) return String.valueOf(value);
+        StringBuilder hex = new StringBuilder(bytes.length + " bytes: ");
+        for (int i = 0; i < Math.min(bytes.length, 512); i++) hex.append(String.format("%02x", bytes[i]));
+        return hex.append(bytes.length > 512 ? "..." : "").toString();
+    }
+
+    /**
+     * A temporary folder for the files the properties rewrite for every input: in memory (/dev/shm) where the
+     * machine has it, since a disk's journal makes each rewrite cost more than the reader under test.
+     */
+    public static java.nio.file.Path scratchDirectory(String prefix) throws java.io.IOException {
+        java.nio.file.Path shm = java.nio.file.Path.of("/dev/shm");
+        return java.nio.file.Files.isDirectory(shm) && java.nio.file.Files.isWritable(shm)
+                ? java.nio.file.Files.createTempDirectory(shm, prefix) : java.nio.file.Files.createTempDirectory(prefix);
     }
 
     /** What a call gave: its value, or the documented exception it threw. */

@@ -3,6 +3,8 @@ package dev.toygpt.text;
 import dev.toygpt.testing.Fuzz;
 import dev.toygpt.testing.Mutations;
 import dev.toygpt.train.TinyRuns;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
@@ -31,7 +33,7 @@ class CorpusFuzzTest {
 
     static {
         try {
-            Path dir = Files.createTempDirectory("toygpt-fuzz-text");
+            Path dir = Fuzz.scratchDirectory("toygpt-fuzz-text");
             FILE = dir.resolve("text.txt");
             dir.toFile().deleteOnExit();
             FILE.toFile().deleteOnExit();
@@ -48,6 +50,19 @@ class CorpusFuzzTest {
     @Property
     void generatedText(@ForAll("generated") byte[] bytes) throws IOException {
         check(bytes);
+    }
+
+    // The long pass (-Pfuzz-long): the same generators and checks, Fuzz.LONG_PASS inputs each.
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longDamagedText() {
+        Fuzz.loop("CorpusFuzzTest.damagedText", damaged(), Fuzz.LONG_PASS, CorpusFuzzTest::check);
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longGeneratedText() {
+        Fuzz.loop("CorpusFuzzTest.generatedText", generated(), Fuzz.LONG_PASS, CorpusFuzzTest::check);
     }
 
     private static void check(byte[] bytes) throws IOException {

@@ -4,6 +4,8 @@ import dev.toygpt.autograd.Tensor;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.testing.Fuzz;
 import dev.toygpt.testing.Mutations;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -61,14 +63,15 @@ class CheckpointFilesFuzzTest {
             }
             FILES.put(RunDirectory.POINTERS, Files.readAllBytes(REAL.resolve(RunDirectory.POINTERS)));
             FILES.put(RunDirectory.METRICS, Files.readAllBytes(REAL.resolve(RunDirectory.METRICS)));
-            WORK = Files.createTempDirectory("toygpt-fuzz-checkpoint");
+            WORK = Fuzz.scratchDirectory("toygpt-fuzz-checkpoint");
             copyTree(real.last(), WORK);
-            RUN = Files.createTempDirectory("toygpt-fuzz-pointers");
+            RUN = Fuzz.scratchDirectory("toygpt-fuzz-pointers");
             copyTree(real.last(), RUN.resolve("step-000020"));
             copyTree(real.best(), RUN.resolve("step-000010"));
             MODEL = TinyRuns.model(TinyRuns.gpt(vocab.size(), 0.1f), settings);
-            TRAINER = TinyRuns.trainer(MODEL, settings, new RunDirectory(Files.createTempDirectory("toygpt-fuzz-resume")), null);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> Stream.of(REAL, WORK, RUN).forEach(CheckpointFilesFuzzTest::deleteQuietly)));
+            Path resumes = Fuzz.scratchDirectory("toygpt-fuzz-resume");
+            TRAINER = TinyRuns.trainer(MODEL, settings, new RunDirectory(resumes), null);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> Stream.of(REAL, WORK, RUN, resumes).forEach(CheckpointFilesFuzzTest::deleteQuietly)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -116,13 +119,47 @@ class CheckpointFilesFuzzTest {
         loadAndResume(Map.of(file.get1(), file.get2()));
     }
 
+    /**
+     * The long pass (-Pfuzz-long): each input goes to the reader of its own file, and one
+     * input in FULL_EVERY also through every way of reading, so a million inputs take minutes, not hours.
+     */
+    private static final boolean FOCUSED = Fuzz.LONG_PASS > 0;
+    private static final int FULL_EVERY = 64;
+    private static final java.util.concurrent.atomic.AtomicLong INPUTS = new java.util.concurrent.atomic.AtomicLong();
+
     /** Reads WORK with one file replaced, as `sample` (load), and `train --resume` (settings, then resume) do. */
     private static void loadAndResume(Map<String, byte[]> replaced) throws IOException {
         for (var f : replaced.entrySet()) Files.write(WORK.resolve(f.getKey()), f.getValue());
         try {
-            readEveryWay("a checkpoint with a fuzzed " + replaced.keySet());
+            String what = "a checkpoint with a fuzzed " + replaced.keySet();
+            if (FOCUSED && INPUTS.incrementAndGet() % FULL_EVERY != 0) readItsReader(what, replaced.keySet().iterator().next());
+            else readEveryWay(what);
         } finally {
             for (String f : replaced.keySet()) Files.write(WORK.resolve(f), FILES.get(f));
+        }
+    }
+
+    /** Only the reader of the fuzzed file; the model is built only when its configuration was read. */
+    private static void readItsReader(String what, String file) {
+        switch (file) {
+            case Checkpoint.CONFIG_FILE -> {
+                if (Fuzz.call(what + " (config)", ALLOWED, () -> Checkpoint.readConfig(WORK), CheckpointException.class).ok()) {
+                    Fuzz.call(what + " (load)", ALLOWED, () -> Checkpoint.load(WORK), CheckpointException.class);
+                }
+            }
+            case Checkpoint.MODEL_FILE -> Fuzz.call(what + " (load)", ALLOWED, () -> Checkpoint.load(WORK), CheckpointException.class);
+            default -> { // state.json and optimizer.safetensors: what a resume reads before it touches the model
+                Fuzz.call(what + " (settings)", ALLOWED, () -> Checkpoint.readSettings(WORK), CheckpointException.class);
+                Map<String, float[]> optimizer = TRAINER.optimizer().state();
+                long steps = TRAINER.optimizer().steps();
+                var read = Fuzz.call(what + " (training state)", ALLOWED, () -> Checkpoint.loadTrainingState(WORK, TRAINER.optimizer()),
+                        CheckpointException.class);
+                if (!read.ok()) {
+                    Map<String, float[]> after = TRAINER.optimizer().state();
+                    optimizer.forEach((k, v) -> assertArrayEquals(v, after.get(k), "optimizer state " + k));
+                    assertEquals(steps, TRAINER.optimizer().steps());
+                }
+            }
         }
     }
 
@@ -204,6 +241,56 @@ class CheckpointFilesFuzzTest {
             case 2 -> "[" + s + "]";
             default -> "{\"settings\":" + t + ",\"state\":" + s + ",\"data\":\"x\"}";
         });
+    }
+
+    // ---- the long pass (-Pfuzz-long): the same generators and checks, Fuzz.LONG_PASS inputs each
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longConfig() throws Exception {
+        try (var unsynced = Storage.use(new UnsyncedStorage())) {
+            Fuzz.loop("CheckpointFilesFuzzTest.damagedConfig", damagedConfigs(), Fuzz.LONG_PASS, this::damagedConfig);
+            Fuzz.loop("CheckpointFilesFuzzTest.generatedConfig", generatedConfigs(), Fuzz.LONG_PASS, this::generatedConfig);
+        }
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longState() throws Exception {
+        try (var unsynced = Storage.use(new UnsyncedStorage())) {
+            Fuzz.loop("CheckpointFilesFuzzTest.damagedState", damagedStates(), Fuzz.LONG_PASS, this::damagedState);
+            Fuzz.loop("CheckpointFilesFuzzTest.generatedState", generatedStates(), Fuzz.LONG_PASS, this::generatedState);
+        }
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longWeightsOrOptimizer() throws Exception {
+        try (var unsynced = Storage.use(new UnsyncedStorage())) {
+            // one property covers both tensor files: twice the inputs, about a million per reader
+            Fuzz.loop("CheckpointFilesFuzzTest.damagedWeightsOrOptimizer", damagedTensors(), 2 * Fuzz.LONG_PASS, this::damagedWeightsOrOptimizer);
+        }
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longPointers() throws Exception {
+        try (var unsynced = Storage.use(new UnsyncedStorage())) {
+            Fuzz.loop("CheckpointFilesFuzzTest.damagedPointers", damagedPointerFiles(), Fuzz.LONG_PASS, this::damagedPointers);
+            Fuzz.loop("CheckpointFilesFuzzTest.generatedPointers", generatedPointerFiles(), Fuzz.LONG_PASS, this::generatedPointers);
+        }
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "fuzz.long", matches = "[1-9][0-9]*")
+    void longMetrics() throws Exception {
+        Arbitrary<Long> step = Arbitraries.longs().between(-1, 40);
+        try (var unsynced = Storage.use(new UnsyncedStorage())) {
+            Fuzz.loop("CheckpointFilesFuzzTest.damagedMetrics", Combinators.combine(damagedMetricsFiles(), step).as(Tuple::of),
+                    Fuzz.LONG_PASS, t -> damagedMetrics(t.get1(), t.get2()));
+            Fuzz.loop("CheckpointFilesFuzzTest.generatedMetrics", Combinators.combine(generatedMetricsFiles(), step).as(Tuple::of),
+                    Fuzz.LONG_PASS, t -> generatedMetrics(t.get1(), t.get2()));
+        }
     }
 
     // ---- checkpoints.json
