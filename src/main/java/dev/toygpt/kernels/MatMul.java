@@ -40,9 +40,9 @@ public final class MatMul {
         gemmTransB(x, w, y, rows, in, out, false, bias);
     }
 
-    /** C(M,N) (+)= A(M,K) · B(N,K)ᵀ. When the SIMD tiles cover all of C, B's panels are packed from B directly. */
+    /** C(M,N) (+)= A(M,K) · B(N,K)ᵀ. With SIMD, B's panels are packed from B directly, never transposed whole. */
     private static void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate, float[] bias) {
-        if (SIMD && VectorMatMul.tilesCover(m, n)) {
+        if (SIMD) {
             float[] packed = VectorMatMul.packTransposedB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n)));
             gemmPacked(a, k, 1, null, packed, c, m, k, n, accumulate, bias);
             return;
@@ -67,18 +67,19 @@ public final class MatMul {
         gemmPacked(a, aRowStride, aColStride, b, packed, c, m, k, n, accumulate, bias);
     }
 
-    /** gemm once B is packed (SIMD); b, row-major, serves the columns and rows that the tiles do not cover. */
+    /** gemm once B is packed (SIMD: packed holds B's panels; portable: b is B, row-major). */
     private static void gemmPacked(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, float[] c,
                                    int m, int k, int n, boolean accumulate, float[] bias) {
-        int blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
-        Parallel.forRange(blocks, 2L * ROW_BLOCK * k * n, (start, end) -> {
-            int r0 = start * ROW_BLOCK, r1 = Math.min(m, end * ROW_BLOCK);
+        int rowBlock = SIMD ? VectorMatMul.TILE_ROWS : ROW_BLOCK; // whole register tiles per thread
+        int blocks = (m + rowBlock - 1) / rowBlock;
+        Parallel.forRange(blocks, 2L * rowBlock * k * n, (start, end) -> {
+            int r0 = start * rowBlock, r1 = Math.min(m, end * rowBlock);
             if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);
             if (!accumulate && bias != null) {
                 for (int i = r0; i < r1; i++) System.arraycopy(bias, 0, c, i * n, n);
             }
             if (SIMD) {
-                VectorMatMul.rows(a, aRowStride, aColStride, b, packed, c, r0, r1, k, n);
+                VectorMatMul.rows(a, aRowStride, aColStride, packed, c, r0, r1, k, n);
             } else {
                 portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
             }
