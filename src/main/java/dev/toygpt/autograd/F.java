@@ -246,12 +246,12 @@ public final class F {
         }
         float[] att = BufferPool.floats(b * heads * t * t);
         long maskSeed = dropout == 0f ? 0 : rng.nextLong(); // the dropout mask is drawn again in backward, not kept
-        float[] mask = dropout == 0f ? null : dropoutMask(att.length, dropout, maskSeed);
+        float[] mask = dropout == 0f ? null : causalDropoutMask(b * heads * t, t, dropout, maskSeed);
         Attention.forward(q.data(), k.data(), v.data(), out, att, mask, b, t, c, heads);
         BufferPool.giveBack(mask);
         Tensor[] ins = {q, k, v};
         return Tensor.result(out, q.shape(), ins, dOut -> {
-            float[] again = dropout == 0f ? null : dropoutMask(att.length, dropout, maskSeed);
+            float[] again = dropout == 0f ? null : causalDropoutMask(b * heads * t, t, dropout, maskSeed);
             Attention.backward(q.data(), k.data(), v.data(), att, again, dOut,
                     q.requiresGrad() ? q.gradForUpdate() : null,
                     k.requiresGrad() ? k.gradForUpdate() : null,
@@ -341,6 +341,13 @@ public final class F {
     private static float[] dropoutMask(int n, float p, long seed) {
         float[] mask = BufferPool.floats(n);
         Dropout.mask(mask, n, p, seed);
+        return mask;
+    }
+
+    /** A dropout mask of (rows, time) attention weights, drawn only where the causal mask lets weights through. */
+    private static float[] causalDropoutMask(int rows, int time, float p, long seed) {
+        float[] mask = BufferPool.floats(rows * time);
+        Dropout.causalMask(mask, rows, time, p, seed);
         return mask;
     }
 

@@ -23,6 +23,27 @@ public final class Dropout {
         });
     }
 
+    /**
+     * The part of {@link #mask} that causal attention reads: rows of (B, H, T, T) weights, where row r is
+     * query t = r % time and only its keys s <= t can be kept. Those elements get the same values as in
+     * mask(mask, rows * time, p, seed); the rest, never used, are 0. Half the draws of the whole mask.
+     */
+    public static void causalMask(float[] mask, int rows, int time, float p, long seed) {
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        float keep = 1f / (1f - p);
+        int threshold = (int) Math.ceil(p * (double) (1 << 24));
+        Parallel.forRange(rows, 8L * time, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                int row = r * time, t = r % time;
+                for (int i = row; i <= row + t; i++) {
+                    int draw = (int) (mix(seed + (i + 1L) * 0x9E3779B97F4A7C15L) >>> 40);
+                    mask[i] = ((threshold - 1 - draw) >>> 31) * keep;
+                }
+                java.util.Arrays.fill(mask, row + t + 1, row + time, 0f);
+            }
+        });
+    }
+
     /** SplitMix64's finaliser: every bit of the result depends on every bit of z. */
     private static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

@@ -46,14 +46,20 @@ public final class Parallel {
         if (parts < 2 || !w.tryRun(n, parts, body)) body.run(0, n);
     }
 
-    /** The calling thread plus threads - 1 workers. One loop at a time: a nested or concurrent loop runs serially. */
+    /**
+     * The calling thread plus threads - 1 workers. One loop at a time: a nested or concurrent loop runs serially.
+     *
+     * <p>A loop's parts are not assigned to threads: each thread, the caller included, claims the next part
+     * not yet taken until none is left. On a busy machine a worker may not get a core for milliseconds; the
+     * caller then runs that worker's parts itself instead of waiting for it (hundreds of such waits per
+     * training step made two threads a hundred times slower than one). A part covers the same rows whichever
+     * thread runs it, so results still do not depend on the thread count.
+     */
     private static final class Workers {
         private final Worker[] pool;
         private final ReentrantLock running = new ReentrantLock();
-        private final AtomicInteger pending = new AtomicInteger();
-        private RangeBody body;
-        private int n, parts;
-        private volatile Throwable failure;
+        /** The loop being run, read by workers when woken; a worker that wakes late finds its parts all taken. */
+        private volatile Job job;
 
         Workers(int threads) {
             pool = new Worker[threads - 1];
@@ -70,34 +76,54 @@ public final class Parallel {
         boolean tryRun(int n, int parts, RangeBody body) {
             if (Thread.currentThread() instanceof Worker || running.isHeldByCurrentThread() || !running.tryLock()) return false;
             try {
-                this.body = body;
-                this.n = n;
-                this.parts = parts;
-                failure = null;
-                pending.set(parts - 1);
+                Job j = new Job(body, n, parts);
+                job = j;
                 for (int i = 1; i < parts; i++) pool[i - 1].wake();
-                runPart(0);
-                for (int spins = 1; pending.get() != 0; spins++) pause(spins);
-                Throwable f = failure;
+                j.runParts();
+                for (int spins = 1; j.unfinished.get() != 0; spins++) pause(spins);
+                Throwable f = j.failure;
                 if (f instanceof RuntimeException e) throw e;
                 if (f instanceof Error e) throw e;
                 if (f != null) throw new RuntimeException(f);
                 return true;
             } finally {
-                this.body = null;
+                job = null;
                 running.unlock();
             }
-        }
-
-        void runPart(int part) {
-            int start = (int) ((long) n * part / parts);
-            int end = (int) ((long) n * (part + 1) / parts);
-            body.run(start, end);
         }
 
         void shutdown() {
             for (Worker w : pool) w.stop = true;
             for (Worker w : pool) LockSupport.unpark(w);
+        }
+    }
+
+    /** One loop: part p covers rows [n p / parts, n (p + 1) / parts), run by whichever thread claims it. */
+    private static final class Job {
+        private final RangeBody body;
+        private final int n, parts;
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger unfinished;
+        private volatile Throwable failure;
+
+        Job(RangeBody body, int n, int parts) {
+            this.body = body;
+            this.n = n;
+            this.parts = parts;
+            this.unfinished = new AtomicInteger(parts);
+        }
+
+        /** Claims and runs parts until none is left. */
+        void runParts() {
+            for (int part; (part = next.getAndIncrement()) < parts; ) {
+                try {
+                    body.run((int) ((long) n * part / parts), (int) ((long) n * (part + 1) / parts));
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    unfinished.decrementAndGet();
+                }
+            }
         }
     }
 
@@ -146,13 +172,8 @@ public final class Parallel {
                 }
                 if (stop) return;
                 seen = ticket;
-                try {
-                    owner.runPart(part);
-                } catch (Throwable t) {
-                    owner.failure = t;
-                } finally {
-                    owner.pending.decrementAndGet();
-                }
+                Job job = owner.job;
+                if (job != null) job.runParts();
             }
         }
     }

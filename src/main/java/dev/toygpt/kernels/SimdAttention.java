@@ -39,7 +39,7 @@ final class SimdAttention {
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
-            for (int s0 = 0; s0 < keys; s0 += L) weightedSum4(q, qOff, channels, 1, kt, s0, tPad, hs, scores, s0, tPad, scale, false);
+            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
             float[] w = att;
@@ -52,8 +52,7 @@ final class SimdAttention {
                 wOff = 0;
                 wRow = tPad;
             }
-            int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum4(w, wOff, wRow, 1, v, base + d0, channels, keys, out, qOff + d0, channels, 1f, false);
+            int d0 = sweep4(w, wOff, wRow, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
                 for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(w, wOff + r * wRow, 1, v, base + d, channels, keys);
             }
@@ -95,11 +94,10 @@ final class SimdAttention {
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
-            for (int s0 = 0; s0 < keys; s0 += L) weightedSum4(dOut, oOff, channels, 1, vt, s0, tPad, hs, dw, s0, tPad, 1f, false);
+            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped);
             if (dq != null) {
-                int d0 = 0;
-                for (; d0 + L <= hs; d0 += L) weightedSum4(ds, t0 * time, time, 1, k, base + d0, channels, keys, dq, oOff + d0, channels, 1f, true);
+                int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
                 for (int r = 0; r < GROUP; r++) {
                     for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
                 }
@@ -154,11 +152,74 @@ final class SimdAttention {
      */
     private static void accumulate4(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n, int hs,
                                     float[] y, int yOff) {
-        int d0 = 0;
-        for (; d0 + L <= hs; d0 += L) weightedSum4(coef, c, 1, cStride, x, xOff + d0, xStride, n, y, yOff + d0, xStride, 1f, true);
+        int d0 = sweep4(coef, c, 1, cStride, x, xOff, xStride, n, y, yOff, xStride, 1f, true, hs - hs % L);
         for (int r = 0; r < GROUP; r++) {
             for (int d = d0; d < hs; d++) y[yOff + r * xStride + d] += scalarSum(coef, c + r, cStride, x, xOff + d, xStride, n);
         }
+    }
+
+    /**
+     * {@link #weightedSum4} over the vector columns [0, width) of x and y (width a multiple of L): two columns
+     * at a time where it can, so that eight independent chains of FMAs are in flight instead of four (four
+     * cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still adds
+     * its terms in the same order, so the results do not change. Returns width.
+     */
+    private static int sweep4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                              float[] y, int yOff, int yRow, float scale, boolean accumulate, int width) {
+        int j = 0;
+        for (; j + 2 * L <= width; j += 2 * L) {
+            weightedSum4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale, accumulate);
+        }
+        if (j < width) weightedSum4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale, accumulate);
+        return width;
+    }
+
+    /** {@link #weightedSum4} for the two adjacent vectors at xOff and xOff + L (and yOff, yOff + L). */
+    private static void weightedSum4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                                       float[] y, int yOff, int yRow, float scale, boolean accumulate) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi);
+            FloatVector xb = FloatVector.fromArray(S, x, xi + L);
+            int ci = c + i * cStep;
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0);
+            b0 = xb.fma(c0, b0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1);
+            b1 = xb.fma(c1, b1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2);
+            b2 = xb.fma(c2, b2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3);
+            b3 = xb.fma(c3, b3);
+        }
+        store4(a0, a1, a2, a3, y, yOff, yRow, scale, accumulate);
+        store4(b0, b1, b2, b3, y, yOff + L, yRow, scale, accumulate);
+    }
+
+    /** y rows r < 4 at yOff + r * yRow (+)= scale * a_r. */
+    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] y, int yOff, int yRow,
+                               float scale, boolean accumulate) {
+        if (scale != 1f) {
+            a0 = a0.mul(scale);
+            a1 = a1.mul(scale);
+            a2 = a2.mul(scale);
+            a3 = a3.mul(scale);
+        }
+        if (accumulate) {
+            a0 = a0.add(FloatVector.fromArray(S, y, yOff));
+            a1 = a1.add(FloatVector.fromArray(S, y, yOff + yRow));
+            a2 = a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow));
+            a3 = a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow));
+        }
+        a0.intoArray(y, yOff);
+        a1.intoArray(y, yOff + yRow);
+        a2.intoArray(y, yOff + 2 * yRow);
+        a3.intoArray(y, yOff + 3 * yRow);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.toygpt.optim;
 
 import dev.toygpt.autograd.Tensor;
+import dev.toygpt.kernels.AdamStep;
 
 import java.util.HashMap;
 import java.util.List;
@@ -56,14 +57,7 @@ public final class Adam extends Optimizer {
         float bias2Sqrt = (float) Math.sqrt(bias2);
         float decay = decoupled ? 1f - learningRate * weightDecay : 1f;
         float l2 = decoupled ? 0f : weightDecay;
-        for (int i = 0; i < p.length; i++) {
-            float gi = g[i] + l2 * p[i];
-            p[i] *= decay;
-            mi[i] = beta1 * mi[i] + (1 - beta1) * gi;
-            vi[i] = beta2 * vi[i] + (1 - beta2) * gi * gi;
-            float denom = (float) Math.sqrt(vi[i]) / bias2Sqrt + eps;
-            p[i] -= stepSize * mi[i] / denom;
-        }
+        AdamStep.update(p, g, mi, vi, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2); // one pass, SIMD where it can
     }
 
     @Override

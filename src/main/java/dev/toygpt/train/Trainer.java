@@ -159,7 +159,10 @@ public final class Trainer {
                 reason = "stopped at step " + step;
                 break;
             }
-            if ((step % settings.evalInterval() == 0 || done) && evaluatedStep != step) {
+            // A time-limited run does not evaluate the untrained model (its loss is about ln(vocabulary size)
+            // anyway): those batches would come out of the training time.
+            boolean untrainedInTimedRun = step == 0 && settings.timeLimitSeconds() > 0 && !done;
+            if ((step % settings.evalInterval() == 0 || done) && evaluatedStep != step && !untrainedInTimedRun) {
                 // Inside a time-limited run the evaluations on the way cost training time, so they take a tenth
                 // of the batches (enough for the chart and the best checkpoint); the final one takes them all.
                 int evalBatches = settings.timeLimitSeconds() > 0 && !done ? Math.max(1, settings.evalIters() / 10) : settings.evalIters();

@@ -49,6 +49,24 @@ class DropoutTest {
     }
 
     @Test
+    void theCausalMaskIsTheWholeMaskWhereQueriesSeeKeysAndZeroElsewhere() {
+        int time = 37, rows = 3 * time; // three (batch, head) blocks of 37 queries
+        float[] whole = mask(rows * time, 0.3f, 5);
+        for (int threads : new int[]{1, 2}) {
+            Parallel.setThreads(threads);
+            float[] causal = new float[rows * time];
+            java.util.Arrays.fill(causal, Float.NaN); // a reused buffer: every element must be written
+            Dropout.causalMask(causal, rows, time, 0.3f, 5);
+            for (int r = 0; r < rows; r++) {
+                for (int s = 0; s < time; s++) {
+                    int i = r * time + s;
+                    assertEquals(s <= r % time ? whole[i] : 0f, causal[i], 0f, "row " + r + ", key " + s + ", " + threads + " threads");
+                }
+            }
+        }
+    }
+
+    @Test
     void neighbouringElementsAndSeedsAreNotCorrelated() {
         // drop decisions of element i and i+1, and of seeds s and s+1, agree as often as independent coins would
         int n = 100_000;

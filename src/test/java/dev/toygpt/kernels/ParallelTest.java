@@ -42,9 +42,36 @@ class ParallelTest {
         Parallel.setThreads(2);
         java.util.Set<String> names = java.util.concurrent.ConcurrentHashMap.newKeySet();
         for (int repeat = 0; repeat < 20; repeat++) {
-            Parallel.forRange(2, 1 << 20, (start, end) -> names.add(Thread.currentThread().getName()));
+            Parallel.forRange(2, 1 << 20, (start, end) -> {
+                names.add(Thread.currentThread().getName());
+                sleep(2); // long enough for the other thread to claim the other part
+            });
         }
         assertEquals(2, names.size(), "threads that ran parts: " + names);
+    }
+
+    @Test
+    void theCallerRunsThePartsOfAWorkerThatHasNotWokenYet() {
+        Parallel.setThreads(2);
+        Thread caller = Thread.currentThread();
+        int callerRanBoth = 0;
+        for (int repeat = 0; repeat < 10; repeat++) {
+            sleep(5); // the worker stops spinning after a millisecond and sleeps: waking it takes far longer than a part
+            AtomicIntegerArray byCaller = new AtomicIntegerArray(1);
+            Parallel.forRange(2, 1 << 20, (start, end) -> {
+                if (Thread.currentThread() == caller) byCaller.incrementAndGet(0);
+            });
+            if (byCaller.get(0) == 2) callerRanBoth++;
+        }
+        assertTrue(callerRanBoth > 0, "the caller waited for the sleeping worker in every loop");
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test

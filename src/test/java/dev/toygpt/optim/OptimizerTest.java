@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -50,6 +51,33 @@ class OptimizerTest {
             // AdamW: shrink first, then the plain Adam step on g
             double adamw = w[i] * (1 - lr * wd) - lr * g[i] / (Math.abs(g[i]) + 1e-8);
             assertEquals(adamw, pAdamW.data()[i], 1e-6);
+        }
+    }
+
+    /** The one-pass kernel (SIMD for whole vectors, scalar for the rest) does exactly the float steps of the rule. */
+    @Test
+    void theFusedAdamKernelGivesExactlyTheScalarRule() {
+        int n = 37; // whole vectors and a tail, whatever the vector width
+        java.util.Random r = new java.util.Random(3);
+        float[] p = new float[n], m = new float[n], v = new float[n];
+        for (int i = 0; i < n; i++) p[i] = (float) r.nextGaussian();
+        float[] p2 = p.clone(), m2 = m.clone(), v2 = v.clone();
+        for (int step = 1; step <= 5; step++) {
+            float[] g = new float[n];
+            for (int i = 0; i < n; i++) g[i] = (float) r.nextGaussian() * (i % 3 == 0 ? 1e-3f : 1f);
+            float beta1 = 0.9f, beta2 = 0.99f, eps = 1e-8f, stepSize = 0.01f * step, bias2Sqrt = 0.3f + 0.1f * step;
+            float decay = step % 2 == 0 ? 0.999f : 1f, l2 = step % 2 == 0 ? 0f : 0.01f;
+            dev.toygpt.kernels.AdamStep.update(p, g, m, v, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2);
+            for (int i = 0; i < n; i++) {
+                float gi = g[i] + l2 * p2[i];
+                p2[i] *= decay;
+                m2[i] = beta1 * m2[i] + (1 - beta1) * gi;
+                v2[i] = beta2 * v2[i] + (1 - beta2) * gi * gi;
+                p2[i] -= stepSize * m2[i] / ((float) Math.sqrt(v2[i]) / bias2Sqrt + eps);
+            }
+            assertArrayEquals(p2, p, "step " + step);
+            assertArrayEquals(m2, m);
+            assertArrayEquals(v2, v);
         }
     }
 

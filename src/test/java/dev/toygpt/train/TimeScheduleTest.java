@@ -47,14 +47,23 @@ class TimeScheduleTest {
         ModelConfig config = TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0f);
         LanguageModel model = TinyRuns.model(config, settings);
         List<Float> rates = new ArrayList<>();
+        List<Long> evaluated = new ArrayList<>();
         Trainer trainer = TinyRuns.trainer(model, settings, new RunDirectory(tmp.resolve("run")), new Trainer.Listener() {
             @Override
             public void stepped(long step, float loss, float lr, double tokensPerSecond) {
                 rates.add(lr);
             }
+
+            @Override
+            public void evaluated(long step, double trainLoss, double valLoss, boolean best) {
+                evaluated.add(step);
+            }
         });
         Trainer.Result r = trainer.run();
         assertTrue(r.stopReason().startsWith("time limit reached"), r.stopReason());
+        // the untrained model is not evaluated in a timed run (an untimed run is, see CheckpointTest): only the end
+        assertEquals(List.of(r.steps()), evaluated);
+        assertEquals(r.steps(), MetricsLog.read(new RunDirectory(tmp.resolve("run")).metricsFile()).get(0).step());
         assertTrue(rates.size() >= 8, rates.size() + " steps"); // a busy machine may manage few
         assertTrue(rates.get(0) < 0.5f * MAX, "starts with a warm-up: " + rates.get(0));
         float peak = rates.stream().max(Float::compare).orElseThrow();
