@@ -238,22 +238,7 @@ final class SimdAttention {
             a2 = xi.fma(FloatVector.broadcast(S, coef[ci + 2 * cRow]), a2);
             a3 = xi.fma(FloatVector.broadcast(S, coef[ci + 3 * cRow]), a3);
         }
-        if (scale != 1f) {
-            a0 = a0.mul(scale);
-            a1 = a1.mul(scale);
-            a2 = a2.mul(scale);
-            a3 = a3.mul(scale);
-        }
-        if (accumulate) {
-            a0 = a0.add(FloatVector.fromArray(S, y, yOff));
-            a1 = a1.add(FloatVector.fromArray(S, y, yOff + yRow));
-            a2 = a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow));
-            a3 = a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow));
-        }
-        a0.intoArray(y, yOff);
-        a1.intoArray(y, yOff + yRow);
-        a2.intoArray(y, yOff + 2 * yRow);
-        a3.intoArray(y, yOff + 3 * yRow);
+        store4(a0, a1, a2, a3, y, yOff, yRow, scale, accumulate);
     }
 
     /** y[yOff + d] += sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride + d], for d < hs. */
