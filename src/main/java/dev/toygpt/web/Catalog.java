@@ -125,8 +125,13 @@ final class Catalog implements AutoCloseable {
 
     /** Every run as the listing shows it, from a fresh scan: a trainer may have rotated checkpoints since the last poll. */
     List<ObjectNode> runs() {
+        return runs(rescan());
+    }
+
+    /** Every run of an index just scanned (the event poll's own). */
+    List<ObjectNode> runs(RunIndex scanned) {
         List<ObjectNode> out = new ArrayList<>();
-        for (RunIndex.Run run : rescan().runs().values()) out.add(runJson(run));
+        for (RunIndex.Run run : scanned.runs().values()) out.add(runJson(run));
         return out;
     }
 

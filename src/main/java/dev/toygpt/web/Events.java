@@ -109,7 +109,7 @@ final class Events implements AutoCloseable {
         if (runsChanged.getAndSet(false) && !clients.isEmpty()) {
             ObjectNode data = JsonBody.JSON.createObjectNode();
             ArrayNode runs = data.putArray("runs");
-            catalog.runs().forEach(runs::add);
+            catalog.runs(index).forEach(runs::add);
             broadcast("runs", data);
         }
     }
