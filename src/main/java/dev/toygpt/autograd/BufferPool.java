@@ -44,6 +44,13 @@ public final class BufferPool {
         return created;
     }
 
+    /** Floats in the arrays lent out and not given back yet: what the step holds from this pool right now. */
+    long floatsLent() {
+        long n = 0;
+        for (float[] a : lent.keySet()) n += a.length;
+        return n;
+    }
+
     public interface Scope extends AutoCloseable {
         @Override
         void close();

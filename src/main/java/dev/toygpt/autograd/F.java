@@ -4,6 +4,7 @@ import dev.toygpt.kernels.Activations;
 import dev.toygpt.kernels.Attention;
 import dev.toygpt.kernels.CrossEntropy;
 import dev.toygpt.kernels.Dropout;
+import dev.toygpt.kernels.FlashAttention;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Softmax;
@@ -231,8 +232,20 @@ public final class F {
      * Causal multi-head self-attention of (B, T, C) queries, keys and values whose heads sit side by side in
      * the last dimension; returns the heads' outputs concatenated, (B, T, C). Attention weights are
      * softmax(mask(q kᵀ / sqrt(head_size))), with dropout p on the weights (0 for none).
+     *
+     * <p>Sequences of at least {@link #FLASH_FROM_TIME} positions use {@link FlashAttention}, which keeps no
+     * (B, H, T, T) weights or masks for backward; shorter ones the plain kernel {@link Attention}, whose weights
+     * are small there and which is faster at that size. Both give the same values.
      */
     public static Tensor causalSelfAttention(Tensor q, Tensor k, Tensor v, int heads, float dropout, Rng rng) {
+        return causalSelfAttention(q, k, v, heads, dropout, rng, q.dim(1) >= FLASH_FROM_TIME);
+    }
+
+    /** Sequence length from which attention runs {@link FlashAttention} (AttentionBenchmark: faster from 128 on). */
+    static final int FLASH_FROM_TIME = 128;
+
+    /** {@link #causalSelfAttention} with the kernel chosen by the caller (tests compare the two). */
+    static Tensor causalSelfAttention(Tensor q, Tensor k, Tensor v, int heads, float dropout, Rng rng, boolean flash) {
         int b = q.dim(0), t = q.dim(1), c = q.dim(2);
         if (!Arrays.equals(q.shape(), k.shape()) || !Arrays.equals(q.shape(), v.shape())) {
             throw new IllegalArgumentException("attention: q, k, v shapes differ");
@@ -241,15 +254,27 @@ public final class F {
         float[] out = BufferPool.floats(q.size());
         boolean backwardFollows = GradMode.isEnabled() && (q.requiresGrad() || k.requiresGrad() || v.requiresGrad());
         if (!backwardFollows && dropout == 0f) { // nothing needs the (B, H, T, T) weights after this
-            Attention.forward(q.data(), k.data(), v.data(), out, null, null, b, t, c, heads);
+            if (flash) FlashAttention.forward(q.data(), k.data(), v.data(), out, null, 0f, 0, b, t, c, heads);
+            else Attention.forward(q.data(), k.data(), v.data(), out, null, null, b, t, c, heads);
             return Tensor.of(out, q.shape());
         }
-        float[] att = BufferPool.floats(b * heads * t * t);
         long maskSeed = dropout == 0f ? 0 : rng.nextLong(); // the dropout mask is drawn again in backward, not kept
+        Tensor[] ins = {q, k, v};
+        if (flash) {
+            float[] stats = BufferPool.floats(FlashAttention.statsSize(b, t, heads));
+            FlashAttention.forward(q.data(), k.data(), v.data(), out, stats, dropout, maskSeed, b, t, c, heads);
+            return Tensor.result(out, q.shape(), ins, dOut -> {
+                FlashAttention.backward(q.data(), k.data(), v.data(), stats, dropout, maskSeed, dOut,
+                        q.requiresGrad() ? q.gradForUpdate() : null,
+                        k.requiresGrad() ? k.gradForUpdate() : null,
+                        v.requiresGrad() ? v.gradForUpdate() : null, b, t, c, heads);
+                BufferPool.giveBack(stats);
+            });
+        }
+        float[] att = BufferPool.floats(b * heads * t * t);
         float[] mask = dropout == 0f ? null : causalDropoutMask(b * heads * t, t, dropout, maskSeed);
         Attention.forward(q.data(), k.data(), v.data(), out, att, mask, b, t, c, heads);
         BufferPool.giveBack(mask);
-        Tensor[] ins = {q, k, v};
         return Tensor.result(out, q.shape(), ins, dOut -> {
             float[] again = dropout == 0f ? null : causalDropoutMask(b * heads * t, t, dropout, maskSeed);
             Attention.backward(q.data(), k.data(), v.data(), att, again, dOut,

@@ -44,6 +44,26 @@ public final class Dropout {
         });
     }
 
+    /**
+     * Multiplies x[off + j], j < n, by element first + j of the mask drawn from seed (the same values as
+     * {@link #mask}): how attention drops its weights without a mask array, in the forward pass and again,
+     * drawing the same values, in the backward pass.
+     */
+    static void applyRow(float[] x, int off, int n, float p, long seed, long first) {
+        float keep = 1f / (1f - p);
+        int threshold = (int) Math.ceil(p * (double) (1 << 24));
+        for (int j = 0; j < n; j++) {
+            int draw = (int) (mix(seed + (first + j + 1L) * 0x9E3779B97F4A7C15L) >>> 40);
+            x[off + j] *= ((threshold - 1 - draw) >>> 31) * keep;
+        }
+    }
+
+    /** Writes elements first .. first + n of the mask drawn from seed into x[off ..]. */
+    static void maskRow(float[] x, int off, int n, float p, long seed, long first) {
+        java.util.Arrays.fill(x, off, off + n, 1f);
+        applyRow(x, off, n, p, seed, first);
+    }
+
     /** SplitMix64's finaliser: every bit of the result depends on every bit of z. */
     private static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

@@ -1,6 +1,7 @@
 package dev.toygpt.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -145,6 +146,193 @@ final class SimdAttention {
             for (int s = 0; s <= t; s++) dropped[dsRow + s] = att[row + s] * dropMask[row + s];
             java.util.Arrays.fill(dropped, dsRow + t + 1, dsRow + time, 0f);
         }
+    }
+
+    /**
+     * {@link FlashAttention}'s forward pass of one (batch, head): {@link #forwardHead} with the weights of four
+     * queries at a time in scratch (scores) instead of in a (T, T) array, each row's softmax maximum and 1 / sum
+     * kept in stats[statsOff + 2 t ..], and dropout drawn on the spot.
+     */
+    static void flashForwardHead(float[] q, float[] k, float[] v, float[] out, float[] stats, int statsOff, float dropout,
+                                 long seed, long maskBase, int base, int time, int channels, int hs, float scale,
+                                 float[] kt, float[] scores) {
+        int tPad = paddedTime(time);
+        transposePadded(k, base, channels, hs, time, tPad, kt);
+        int t0 = 0;
+        for (; t0 + GROUP <= time; t0 += GROUP) {
+            int qOff = base + t0 * channels, keys = t0 + GROUP;
+            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
+            for (int r = 0; r < GROUP; r++) {
+                int t = t0 + r;
+                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, false);
+                if (dropout != 0f) Dropout.applyRow(scores, r * tPad, t + 1, dropout, seed, maskBase + (long) t * time);
+            }
+            int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
+            for (int r = 0; r < GROUP; r++) {
+                for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(scores, r * tPad, 1, v, base + d, channels, keys);
+            }
+        }
+        for (int t = t0; t < time; t++) {
+            int qOff = base + t * channels;
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
+            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, false);
+            if (dropout != 0f) Dropout.applyRow(scores, 0, t + 1, dropout, seed, maskBase + (long) t * time);
+            int d0 = 0;
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1).intoArray(out, qOff + d0);
+            for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(scores, 0, 1, v, base + d, channels, t + 1);
+        }
+    }
+
+    /**
+     * {@link FlashAttention}'s backward pass of one (batch, head): {@link #backwardHead}, with each group's
+     * weights computed again (the same scores, then the forward's maximum and 1 / sum give the same weights)
+     * and dropout drawn again. The head's (T, T) score gradients and dropped weights live in this thread's
+     * scratch (ds, dropped) only while the head is worked on.
+     */
+    static void flashBackwardHead(float[] q, float[] k, float[] v, float[] dOut, float[] dq, float[] dk, float[] dv,
+                                  float[] stats, int statsOff, float dropout, long seed, long maskBase, int base, int time,
+                                  int channels, int hs, float scale, float[] kt, float[] vt, float[] scores, float[] dw,
+                                  float[] ds, float[] dropped, float[] mask) {
+        int tPad = paddedTime(time);
+        transposePadded(k, base, channels, hs, time, tPad, kt);
+        transposePadded(v, base, channels, hs, time, tPad, vt);
+        int t0 = 0;
+        for (; t0 + GROUP <= time; t0 += GROUP) {
+            int oOff = base + t0 * channels, keys = t0 + GROUP;
+            sweep4(q, oOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
+            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
+            for (int r = 0; r < GROUP; r++) {
+                int t = t0 + r;
+                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, true);
+                flashGradientRow(dw, r * tPad, scores, r * tPad, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
+            }
+            if (dq != null) {
+                int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
+                for (int r = 0; r < GROUP; r++) {
+                    for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
+                }
+            }
+        }
+        for (int t = t0; t < time; t++) {
+            int oOff = base + t * channels;
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, oOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
+            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, true);
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
+            flashGradientRow(dw, 0, scores, 0, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
+            if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
+        }
+        // dk_s = sum over t >= s of ds[t][s] q_t ; dv_s = sum over t >= s of (weight after dropout) dOut_t
+        int s = 0;
+        for (; s + GROUP <= time; s += GROUP) {
+            int off = base + s * channels, rows = time - s;
+            if (dk != null) accumulate4(ds, s * time + s, time, q, off, channels, rows, hs, dk, off);
+            if (dv != null) accumulate4(dropped, s * time + s, time, dOut, off, channels, rows, hs, dv, off);
+        }
+        for (; s < time; s++) {
+            int off = base + s * channels, rows = time - s;
+            if (dk != null) accumulate(ds, s * time + s, time, q, off, channels, rows, hs, dk, off);
+            if (dv != null) accumulate(dropped, s * time + s, time, dOut, off, channels, rows, hs, dv, off);
+        }
+    }
+
+    /**
+     * Scores x[off ..+ n) to softmax weights in place, zeros up to width (rounded up to whole vectors: the row
+     * must have room for them). The first time (again = false) the row's maximum and 1 / sum go to stats[so],
+     * stats[so + 1] (when stats is not null); again = true takes them from there and gives the same weights bit
+     * for bit, as long as the scores are the same.
+     */
+    private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, boolean again) {
+        int end = off + n;
+        float max, inv;
+        if (again) {
+            max = stats[so];
+            inv = stats[so + 1];
+            for (int j = off; j < end; j += L) {
+                exp(FloatVector.fromArray(S, x, j).sub(max)).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
+            }
+        } else {
+            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, S.indexInRange(j, end).not()));
+            max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
+            FloatVector sum = FloatVector.zero(S);
+            for (int j = off; j < end; j += L) {
+                FloatVector e = exp(FloatVector.fromArray(S, x, j).sub(max)).blend(0f, S.indexInRange(j, end).not());
+                e.intoArray(x, j);
+                sum = sum.add(e);
+            }
+            inv = 1f / addLanes(sum);
+            if (stats != null) {
+                stats[so] = max;
+                stats[so + 1] = inv;
+            }
+            for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+        }
+        int zeroFrom = off + paddedTime(n);
+        if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
+    }
+
+    /** The lanes of v added in lane order (reduceLanes may add them in another order once compiled). */
+    private static float addLanes(FloatVector v) {
+        float sum = 0f;
+        for (int i = 0; i < L; i++) sum += v.lane(i);
+        return sum;
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 in two parts (Cody and Waite), the first exact in few bits, so n * LN2_HI has no rounding error. */
+    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** Adding then subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 to the nearest integer. */
+    private static final float ROUND = 12582912f;
+
+    /**
+     * e^x for x <= 0 (a score minus its row's maximum), within about 2 ulp of Math.exp; below -87 it gives
+     * about 1e-38 instead of a smaller number or 0. Plain multiplies, adds and FMAs, never the Vector API's
+     * EXP, so it gives the same bits whether the JIT has compiled it or not (see {@link #softmaxRow}).
+     * e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial of degree 7 (the
+     * Cephes library's coefficients for expf).
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87f);
+        FloatVector big = x.fma(LOG2E, ROUND); // ROUND + n, with n in its low bits
+        FloatVector n = big.sub(ROUND);
+        FloatVector r = x.sub(n.mul(LN2_HI)); // n * LN2_HI is exact
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector er = p.fma(r.mul(r), r).add(1f);
+        // 2^n: n + 127 in the exponent bits (n >= -126 here, so it is a normal float)
+        FloatVector twoN = big.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return er.mul(twoN);
+    }
+
+    /**
+     * {@link #scoreGradientRow} with the weights of query t in w[wOff ..] and its dropout drawn here (into mask):
+     * ds row t = w * (dw - sum(dw * w)) * scale, dropped row t = w after dropout, both zero past t. Whole
+     * vectors up to paddedTime(t + 1): w is zero there past t, so those lanes add nothing; ds and dropped need
+     * that much room past their last row.
+     */
+    private static void flashGradientRow(float[] dw, int dwOff, float[] w, int wOff, int t, int time, float scale,
+                                         float dropout, long seed, long maskBase, float[] ds, float[] dropped, float[] mask) {
+        int n = t + 1, dsRow = t * time, width = paddedTime(n);
+        if (dropout != 0f) Dropout.maskRow(mask, 0, width, dropout, seed, maskBase + (long) t * time);
+        FloatVector dot = FloatVector.zero(S);
+        for (int j = 0; j < width; j += L) {
+            FloatVector g = FloatVector.fromArray(S, dw, dwOff + j);
+            if (dropout != 0f) g = g.mul(FloatVector.fromArray(S, mask, j));
+            g.intoArray(dw, dwOff + j);
+            dot = g.fma(FloatVector.fromArray(S, w, wOff + j), dot);
+        }
+        float sum = addLanes(dot);
+        for (int j = 0; j < width; j += L) {
+            FloatVector wj = FloatVector.fromArray(S, w, wOff + j);
+            wj.mul(FloatVector.fromArray(S, dw, dwOff + j).sub(sum)).mul(scale).intoArray(ds, dsRow + j);
+            (dropout == 0f ? wj : wj.mul(FloatVector.fromArray(S, mask, j))).intoArray(dropped, dsRow + j);
+        }
+        java.util.Arrays.fill(ds, dsRow + n, dsRow + time, 0f);
+        java.util.Arrays.fill(dropped, dsRow + n, dsRow + time, 0f);
     }
 
     /**
@@ -309,9 +497,12 @@ final class SimdAttention {
 
     /** dst[d * tPad + s] = src[base + s * channels + d], with columns time..tPad zero. */
     private static void transposePadded(float[] src, int base, int channels, int hs, int time, int tPad, float[] dst) {
-        for (int s = 0; s < time; s++) {
-            int off = base + s * channels;
-            for (int d = 0; d < hs; d++) dst[d * tPad + s] = src[off + d];
+        // 16 positions at a time, so that both the rows read and the rows written stay in the first-level cache
+        for (int s0 = 0; s0 < time; s0 += 16) {
+            int s1 = Math.min(time, s0 + 16);
+            for (int d = 0; d < hs; d++) {
+                for (int s = s0; s < s1; s++) dst[d * tPad + s] = src[base + s * channels + d];
+            }
         }
         for (int d = 0; d < hs; d++) java.util.Arrays.fill(dst, d * tPad + time, (d + 1) * tPad, 0f);
     }
