@@ -7,6 +7,9 @@ package dev.toygpt.kernels;
  * head h and position t: {@code w = softmax over s<=t of (q_t · k_s) / sqrt(hs)}, then
  * {@code out_t = sum over s of w_s v_s}. Positions s > t get weight 0: that is the causal mask. The output
  * keeps the same layout, which is the concatenation of the heads in order.
+ *
+ * <p>This is the plain version, which keeps the (B, H, T, T) weights for backward. Training at long sequences
+ * runs {@link FlashAttention} instead, which gives the same values without keeping them.
  */
 public final class Attention {
     private Attention() {}

@@ -1,6 +1,7 @@
 package dev.toygpt.benchmarks;
 
 import dev.toygpt.kernels.Attention;
+import dev.toygpt.kernels.FlashAttention;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Parallel;
@@ -72,7 +73,7 @@ public class KernelBenchmarks {
         @Param({"16x32x64x4", "12x64x128x4", "64x256x384x6"})
         public String shape;
         int b, t, c, h;
-        float[] q, k, v, out, att, dOut, dq, dk, dv;
+        float[] q, k, v, out, att, stats, dOut, dq, dk, dv;
 
         @Setup(Level.Trial)
         public void setup() {
@@ -91,6 +92,7 @@ public class KernelBenchmarks {
             dk = new float[b * t * c];
             dv = new float[b * t * c];
             att = new float[b * h * t * t];
+            stats = new float[FlashAttention.statsSize(b, t, h)];
             Parallel.setThreads(2);
         }
 
@@ -104,6 +106,15 @@ public class KernelBenchmarks {
     public float[] attentionForwardBackward(AttentionState s) {
         Attention.forward(s.q, s.k, s.v, s.out, s.att, null, s.b, s.t, s.c, s.h);
         Attention.backward(s.q, s.k, s.v, s.att, null, s.dOut, s.dq, s.dk, s.dv, s.b, s.t, s.c, s.h);
+        return s.dq;
+    }
+
+    /** The same with {@link FlashAttention}, which training runs from 128 positions on (no (T, T) weights kept). */
+    @Benchmark
+    public float[] flashAttentionForwardBackward(AttentionState s) {
+        float[] stats = s.stats;
+        FlashAttention.forward(s.q, s.k, s.v, s.out, stats, 0f, 0, s.b, s.t, s.c, s.h);
+        FlashAttention.backward(s.q, s.k, s.v, stats, 0f, 0, s.dOut, s.dq, s.dk, s.dv, s.b, s.t, s.c, s.h);
         return s.dq;
     }
 
