@@ -49,7 +49,7 @@ final class VectorMatMul {
 
     /** Per thread: A's micro-panels for one block, and a tile-sized C for the ragged edges. */
     private static final ThreadLocal<float[][]> PACKED_A =
-            ThreadLocal.withInitial(() -> new float[M_BLOCK / TILE_ROWS][TILE_ROWS * K_BLOCK]);
+            ThreadLocal.withInitial(() -> new float[M_BLOCK / TILE_ROWS][TILE_ROWS * K_BLOCK + L]); // + L: packA's vector copies run past the end
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[TILE_ROWS * PANEL]);
 
     private VectorMatMul() {}
@@ -141,7 +141,22 @@ final class VectorMatMul {
         for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
             float[] panel = panels[t];
             int rows = Math.min(TILE_ROWS, i1 - i), src = i * ars + p0 * acs;
-            if (rows == TILE_ROWS) {
+            if (rows == TILE_ROWS && acs == 1) {
+                // A row-major (forward, input gradient): one row at a time, a single stream read in order
+                for (int r = 0; r < TILE_ROWS; r++) {
+                    for (int p = 0, q = src + r * ars; p < kc; p++) panel[p * TILE_ROWS + r] = a[q + p];
+                }
+            } else if (rows == TILE_ROWS && ars == 1 && L >= TILE_ROWS) {
+                // Aᵀ (weight gradient): a tile's TILE_ROWS values for one p lie side by side; one vector copies
+                // them, its lanes past TILE_ROWS spill into the next p's slot, which the next copy overwrites
+                int p = 0;
+                for (int q = src; p < kc && q + L <= a.length; p++, q += acs) {
+                    FloatVector.fromArray(S, a, q).intoArray(panel, p * TILE_ROWS);
+                }
+                for (int q = src + p * acs; p < kc; p++, q += acs) {
+                    for (int r = 0; r < TILE_ROWS; r++) panel[p * TILE_ROWS + r] = a[q + r];
+                }
+            } else if (rows == TILE_ROWS) {
                 for (int p = 0; p < kc; p++) {
                     int o = p * TILE_ROWS, q = src + p * acs;
                     for (int r = 0; r < TILE_ROWS; r++) panel[o + r] = a[q + r * ars];
