@@ -86,15 +86,15 @@ public final class MatMul {
         int blocks = (m + rowBlock - 1) / rowBlock;
         Parallel.forRange(blocks, 2L * rowBlock * k * n, (start, end) -> {
             int r0 = start * rowBlock, r1 = Math.min(m, end * rowBlock);
+            if (SIMD && k > 0) {
+                VectorMatMul.rows(a, aRowStride, aColStride, packed, c, r0, r1, k, n, accumulate, bias); // sets C itself
+                return;
+            }
             if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);
             if (!accumulate && bias != null) {
                 for (int i = r0; i < r1; i++) System.arraycopy(bias, 0, c, i * n, n);
             }
-            if (SIMD) {
-                VectorMatMul.rows(a, aRowStride, aColStride, packed, c, r0, r1, k, n);
-            } else {
-                portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
-            }
+            if (!SIMD) portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
         });
     }
 
