@@ -169,12 +169,7 @@ final class VectorMatMul {
         for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
             float[] panel = panels[t];
             int rows = Math.min(TILE_ROWS, i1 - i), src = i * ars + p0 * acs;
-            if (rows == TILE_ROWS && acs == 1) {
-                // A row-major (forward, input gradient): one row at a time, a single stream read in order
-                for (int r = 0; r < TILE_ROWS; r++) {
-                    for (int p = 0, q = src + r * ars; p < kc; p++) panel[p * TILE_ROWS + r] = a[q + p];
-                }
-            } else if (rows == TILE_ROWS && ars == 1 && L >= TILE_ROWS) {
+            if (rows == TILE_ROWS && ars == 1 && L >= TILE_ROWS) {
                 // Aᵀ (weight gradient): a tile's TILE_ROWS values for one p lie side by side; one vector copies
                 // them, its lanes past TILE_ROWS spill into the next p's slot, which the next copy overwrites
                 int p = 0;
