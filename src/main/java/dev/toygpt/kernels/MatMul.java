@@ -17,8 +17,11 @@ public final class MatMul {
             && !"false".equals(System.getProperty("toygpt.simd"));
 
     private static final int ROW_BLOCK = 4;
-    /** A float packed costs about as much time as this many flops of the product (for splitting packing between threads). */
-    private static final long PACK_COST = 16;
+    /**
+     * Packing one float counts as this many flops when deciding whether to split packing between threads: each
+     * thread then copies at least 8K floats (a few microseconds), well above the cost of handing work over.
+     */
+    private static final long PACK_COST = 4;
     /** Per calling thread: room for B transposed and for B packed, reused by every product (no garbage per call). */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
