@@ -17,6 +17,11 @@ public final class MatMul {
             && !"false".equals(System.getProperty("toygpt.simd"));
 
     private static final int ROW_BLOCK = 4;
+    /**
+     * Packing one float counts as this many flops when deciding whether to split packing between threads: each
+     * thread then copies at least 8K floats (a few microseconds), well above the cost of handing work over.
+     */
+    private static final long PACK_COST = 4;
     /** Per calling thread: room for B transposed and for B packed, reused by every product (no garbage per call). */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
@@ -43,7 +48,10 @@ public final class MatMul {
     /** C(M,N) (+)= A(M,K) · B(N,K)ᵀ. With SIMD, B's panels are packed from B directly, never transposed whole. */
     private static void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate, float[] bias) {
         if (SIMD) {
-            float[] packed = VectorMatMul.packTransposedB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n)));
+            float[] packed = scratch(1, VectorMatMul.packedSize(k, n));
+            int panels = (n + VectorMatMul.PANEL - 1) / VectorMatMul.PANEL;
+            Parallel.forRange(panels, PACK_COST * k * VectorMatMul.PANEL,
+                    (q0, q1) -> VectorMatMul.packPanelsOfTransposedB(b, k, n, packed, q0, q1));
             gemmPacked(a, k, 1, null, packed, c, m, k, n, accumulate, bias);
             return;
         }
@@ -63,7 +71,14 @@ public final class MatMul {
      */
     static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate,
                      float[] bias) {
-        float[] packed = SIMD ? VectorMatMul.packB(b, k, n, scratch(1, VectorMatMul.packedSize(k, n))) : null;
+        float[] packed = null;
+        if (SIMD && n == VectorMatMul.PANEL) {
+            packed = b; // one panel: B is already laid out so
+        } else if (SIMD) {
+            float[] p = packed = scratch(1, VectorMatMul.packedSize(k, n));
+            // in blocks of eight rows, shared between the threads (the weight gradient's B is as long as the batch)
+            Parallel.forRange((k + 7) / 8, PACK_COST * 8 * n, (s, e) -> VectorMatMul.packRowsOfB(b, k, n, p, s * 8, Math.min(k, e * 8)));
+        }
         gemmPacked(a, aRowStride, aColStride, b, packed, c, m, k, n, accumulate, bias);
     }
 
@@ -74,15 +89,15 @@ public final class MatMul {
         int blocks = (m + rowBlock - 1) / rowBlock;
         Parallel.forRange(blocks, 2L * rowBlock * k * n, (start, end) -> {
             int r0 = start * rowBlock, r1 = Math.min(m, end * rowBlock);
+            if (SIMD && k > 0) {
+                VectorMatMul.rows(a, aRowStride, aColStride, packed, c, r0, r1, k, n, accumulate, bias); // sets C itself
+                return;
+            }
             if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);
             if (!accumulate && bias != null) {
                 for (int i = r0; i < r1; i++) System.arraycopy(bias, 0, c, i * n, n);
             }
-            if (SIMD) {
-                VectorMatMul.rows(a, aRowStride, aColStride, packed, c, r0, r1, k, n);
-            } else {
-                portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
-            }
+            if (!SIMD) portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
         });
     }
 

@@ -27,8 +27,12 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorMatMul {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Steps of p per block: a panel's slice of B (K_BLOCK x PANEL floats) must fit in the L1 cache. */
-    private static final int K_BLOCK = 256;
+    /**
+     * Steps of p per block: a panel's slice of B (K_BLOCK x PANEL floats) must fit in the L1 cache. Swept
+     * 128/256/512 x 8/16/32 tiles per M_BLOCK on the seed, baby and lecture shapes (AVX2, JDK 17): all within
+     * the shared machine's noise (about 5%), so 256 stays. -Dtoygpt.kBlock and -Dtoygpt.mTiles override, for measuring.
+     */
+    private static final int K_BLOCK = Integer.getInteger("toygpt.kBlock", 256);
 
     /**
      * Vectors per row of the register tile: four where there are 32 vector registers (AVX-512), two where
@@ -45,11 +49,13 @@ final class VectorMatMul {
      */
     static final int TILE_ROWS = tileRows();
     /** Rows of A packed at a time: TILE_ROWS x K_BLOCK floats per tile, about 100 KB in all, kept in L2. */
-    private static final int M_BLOCK = TILE_ROWS * (TILE_ROWS == 6 ? 16 : 24);
+    private static final int M_BLOCK = TILE_ROWS * Integer.getInteger("toygpt.mTiles", TILE_ROWS == 6 ? 16 : 24);
 
     /** Per thread: A's micro-panels for one block, and a tile-sized C for the ragged edges. */
     private static final ThreadLocal<float[][]> PACKED_A =
-            ThreadLocal.withInitial(() -> new float[M_BLOCK / TILE_ROWS][TILE_ROWS * K_BLOCK]);
+            ThreadLocal.withInitial(() -> new float[M_BLOCK / TILE_ROWS][TILE_ROWS * K_BLOCK + L]); // + L: packA's vector copies run past the end
+    /** Where a product without bias starts: a tile row of zeros. */
+    private static final float[] ZEROS = new float[PANEL];
     private static final ThreadLocal<float[]> EDGE = ThreadLocal.withInitial(() -> new float[TILE_ROWS * PANEL]);
 
     private VectorMatMul() {}
@@ -73,45 +79,60 @@ final class VectorMatMul {
      */
     static float[] packB(float[] b, int k, int n, float[] packed) {
         if (n == PANEL) return b; // one panel: B is already laid out so
+        packRowsOfB(b, k, n, packed, 0, k);
+        return packed;
+    }
+
+    /** Rows [r0, r1) of B into their panels, as {@link #packB} does; threads may pack separate ranges at once. */
+    static void packRowsOfB(float[] b, int k, int n, float[] packed, int r0, int r1) {
         int full = n / PANEL, rest = n - full * PANEL;
-        for (int p = 0; p < k; p++) {
+        // eight rows of B at a time, panel after panel: each panel's eight rows are one run of writes, while the
+        // eight rows read stay in L1 (measured 1.1-2.4x faster than a row at a time across all panels)
+        for (int p0 = r0; p0 < r1; p0 += 8) {
+            int p1 = Math.min(r1, p0 + 8);
             for (int q = 0; q < full; q++) {
-                int src = p * n + q * PANEL, dst = (q * k + p) * PANEL;
-                for (int v = 0; v < PANEL; v += L) FloatVector.fromArray(S, b, src + v).intoArray(packed, dst + v);
+                for (int p = p0, src = p0 * n + q * PANEL, dst = (q * k + p0) * PANEL; p < p1; p++, src += n, dst += PANEL) {
+                    for (int v = 0; v < PANEL; v += L) FloatVector.fromArray(S, b, src + v).intoArray(packed, dst + v);
+                }
             }
             if (rest > 0) {
-                int dst = (full * k + p) * PANEL;
-                System.arraycopy(b, p * n + full * PANEL, packed, dst, rest);
-                java.util.Arrays.fill(packed, dst + rest, dst + PANEL, 0f);
+                for (int p = p0; p < p1; p++) {
+                    int dst = (full * k + p) * PANEL;
+                    System.arraycopy(b, p * n + full * PANEL, packed, dst, rest);
+                    java.util.Arrays.fill(packed, dst + rest, dst + PANEL, 0f);
+                }
             }
         }
-        return packed;
     }
 
     /**
      * The panels of B = Wᵀ packed straight from W(N,K), a PyTorch weight, without transposing it first.
-     * Sixteen values of a row of W at a time: one cache line read, sixteen written.
      */
     static float[] packTransposedB(float[] w, int k, int n, float[] packed) {
-        int panels = (n + PANEL - 1) / PANEL;
-        for (int q = 0; q < panels; q++) {
-            int panel = q * k * PANEL, cols = Math.min(PANEL, n - q * PANEL);
-            for (int p0 = 0; p0 < k; p0 += 16) {
-                int p1 = Math.min(k, p0 + 16);
-                for (int jj = 0; jj < cols; jj++) {
-                    int row = (q * PANEL + jj) * k;
-                    for (int p = p0; p < p1; p++) packed[panel + p * PANEL + jj] = w[row + p];
-                }
-                for (int jj = cols; jj < PANEL; jj++) {
-                    for (int p = p0; p < p1; p++) packed[panel + p * PANEL + jj] = 0f;
-                }
-            }
-        }
+        packPanelsOfTransposedB(w, k, n, packed, 0, (n + PANEL - 1) / PANEL);
         return packed;
     }
 
-    /** Rows [r0, r1) of C(M,N) += A·B, B packed. */
-    static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, float[] c, int r0, int r1, int k, int n) {
+    /** Panels [q0, q1) of {@link #packTransposedB}; threads may pack separate ranges at once. */
+    static void packPanelsOfTransposedB(float[] w, int k, int n, float[] packed, int q0, int q1) {
+        for (int q = q0; q < q1; q++) {
+            int panel = q * k * PANEL, cols = Math.min(PANEL, n - q * PANEL);
+            // a row of W at a time, read in order (1.5x faster than 16 x 16 blocks: a single stream read)
+            for (int jj = 0; jj < cols; jj++) {
+                for (int p = 0, src = (q * PANEL + jj) * k, dst = panel + jj; p < k; p++, dst += PANEL) packed[dst] = w[src + p];
+            }
+            for (int jj = cols; jj < PANEL; jj++) {
+                for (int p = 0; p < k; p++) packed[panel + p * PANEL + jj] = 0f;
+            }
+        }
+    }
+
+    /**
+     * Rows [r0, r1) of C(M,N) = start + A·B, B packed, where start is C itself when accumulate, else each row
+     * is bias(N), or zeros when bias is null.
+     */
+    static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, float[] c, int r0, int r1, int k, int n,
+                     boolean accumulate, float[] bias) {
         float[][] panelsOfA = PACKED_A.get();
         int panelsOfB = (n + PANEL - 1) / PANEL;
         for (int i0 = r0; i0 < r1; i0 += M_BLOCK) {
@@ -119,12 +140,19 @@ final class VectorMatMul {
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int kc = Math.min(k, p0 + K_BLOCK) - p0;
                 packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA);
+                // the first block of K starts from the bias or zeros rather than from C
+                float[] start = accumulate || p0 > 0 ? null : bias != null ? bias : ZEROS;
                 for (int q = 0; q < panelsOfB; q++) {
                     int j = q * PANEL, bBase = (q * k + p0) * PANEL;
+                    int s0 = start == bias ? j : 0;
                     boolean fullWidth = j + PANEL <= n;
                     for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
-                        if (fullWidth && i + TILE_ROWS <= i1) tile(panelsOfA[t], packedB, bBase, kc, c, i * n + j, n);
-                        else edgeTile(panelsOfA[t], packedB, bBase, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n);
+                        if (fullWidth && i + TILE_ROWS <= i1) {
+                            if (start == null) tile(panelsOfA[t], packedB, bBase, kc, c, i * n + j, n, c, i * n + j, n);
+                            else tile(panelsOfA[t], packedB, bBase, kc, c, i * n + j, n, start, s0, 0);
+                        } else {
+                            edgeTile(panelsOfA[t], packedB, bBase, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
+                        }
                     }
                 }
             }
@@ -141,7 +169,17 @@ final class VectorMatMul {
         for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
             float[] panel = panels[t];
             int rows = Math.min(TILE_ROWS, i1 - i), src = i * ars + p0 * acs;
-            if (rows == TILE_ROWS) {
+            if (rows == TILE_ROWS && ars == 1 && L >= TILE_ROWS) {
+                // Aᵀ (weight gradient): a tile's TILE_ROWS values for one p lie side by side; one vector copies
+                // them, its lanes past TILE_ROWS spill into the next p's slot, which the next copy overwrites
+                int p = 0;
+                for (int q = src; p < kc && q + L <= a.length; p++, q += acs) {
+                    FloatVector.fromArray(S, a, q).intoArray(panel, p * TILE_ROWS);
+                }
+                for (int q = src + p * acs; p < kc; p++, q += acs) {
+                    for (int r = 0; r < TILE_ROWS; r++) panel[p * TILE_ROWS + r] = a[q + r];
+                }
+            } else if (rows == TILE_ROWS) {
                 for (int p = 0; p < kc; p++) {
                     int o = p * TILE_ROWS, q = src + p * acs;
                     for (int r = 0; r < TILE_ROWS; r++) panel[o + r] = a[q + r * ars];
@@ -155,29 +193,41 @@ final class VectorMatMul {
         }
     }
 
-    private static void tile(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n) {
-        if (TILE_VECTORS == 4) tile4x4(a, b, bBase, kc, c, c0, n);
-        else if (TILE_ROWS == 6) tile6x2(a, b, bBase, kc, c, c0, n);
-        else tile4x2(a, b, bBase, kc, c, c0, n);
+    /**
+     * C(c0 + r*n + j) = start(s0 + r*ss + j) + sum over the kc steps of p, for the tile's rows r and columns j:
+     * start is C itself (s = c, s0 = c0, ss = n) or, in a product's first block of K, the bias (ss = 0) or zeros,
+     * so that C needs no pass of its own to be set first. The sums are the same either way (0 + x is x).
+     */
+    private static void tile(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        if (TILE_VECTORS == 4) tile4x4(a, b, bBase, kc, c, c0, n, s, s0, ss);
+        else if (TILE_ROWS == 6) tile6x2(a, b, bBase, kc, c, c0, n, s, s0, ss);
+        else tile4x2(a, b, bBase, kc, c, c0, n, s, s0, ss);
     }
 
-    /** A tile that C's last rows or columns do not fill: the same tile on a zero-padded copy of that part of C. */
-    private static void edgeTile(float[] a, float[] b, int bBase, int kc, float[] c, int i, int rows, int j, int cols, int n) {
+    /**
+     * A tile that C's last rows or columns do not fill: the same tile on a zero-padded copy of that part of C
+     * (or of its start, start = null meaning C itself).
+     */
+    private static void edgeTile(float[] a, float[] b, int bBase, int kc, float[] c, int i, int rows, int j, int cols, int n,
+                                 float[] start, int s0) {
         float[] edge = EDGE.get();
         java.util.Arrays.fill(edge, 0f);
-        for (int r = 0; r < rows; r++) System.arraycopy(c, (i + r) * n + j, edge, r * PANEL, cols);
-        tile(a, b, bBase, kc, edge, 0, PANEL);
+        for (int r = 0; r < rows; r++) {
+            if (start == null) System.arraycopy(c, (i + r) * n + j, edge, r * PANEL, cols);
+            else System.arraycopy(start, s0, edge, r * PANEL, cols);
+        }
+        tile(a, b, bBase, kc, edge, 0, PANEL, edge, 0, PANEL);
         for (int r = 0; r < rows; r++) System.arraycopy(edge, r * PANEL, c, (i + r) * n + j, cols);
     }
 
     /** AVX2 on JDK 17: 6 rows x 2 vectors, 12 accumulators + 2 of B + a broadcast = 15 of the 16 registers. */
-    private static void tile6x2(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n) {
-        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
-        FloatVector c10 = FloatVector.fromArray(S, c, c0 + n), c11 = FloatVector.fromArray(S, c, c0 + n + L);
-        FloatVector c20 = FloatVector.fromArray(S, c, c0 + 2 * n), c21 = FloatVector.fromArray(S, c, c0 + 2 * n + L);
-        FloatVector c30 = FloatVector.fromArray(S, c, c0 + 3 * n), c31 = FloatVector.fromArray(S, c, c0 + 3 * n + L);
-        FloatVector c40 = FloatVector.fromArray(S, c, c0 + 4 * n), c41 = FloatVector.fromArray(S, c, c0 + 4 * n + L);
-        FloatVector c50 = FloatVector.fromArray(S, c, c0 + 5 * n), c51 = FloatVector.fromArray(S, c, c0 + 5 * n + L);
+    private static void tile6x2(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L);
+        FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L);
+        FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L);
+        FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L);
+        FloatVector c40 = FloatVector.fromArray(S, s, s0 + 4 * ss), c41 = FloatVector.fromArray(S, s, s0 + 4 * ss + L);
+        FloatVector c50 = FloatVector.fromArray(S, s, s0 + 5 * ss), c51 = FloatVector.fromArray(S, s, s0 + 5 * ss + L);
         for (int p = 0; p < kc; p++) {
             int ai = p * 6, bi = bBase + p * PANEL;
             FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L);
@@ -203,11 +253,11 @@ final class VectorMatMul {
     }
 
     /** AVX2 on later JDKs: 4 rows x 2 vectors (their register allocator spills one accumulator of the 6-row tile). */
-    private static void tile4x2(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n) {
-        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
-        FloatVector c10 = FloatVector.fromArray(S, c, c0 + n), c11 = FloatVector.fromArray(S, c, c0 + n + L);
-        FloatVector c20 = FloatVector.fromArray(S, c, c0 + 2 * n), c21 = FloatVector.fromArray(S, c, c0 + 2 * n + L);
-        FloatVector c30 = FloatVector.fromArray(S, c, c0 + 3 * n), c31 = FloatVector.fromArray(S, c, c0 + 3 * n + L);
+    private static void tile4x2(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L);
+        FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L);
+        FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L);
+        FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L);
         for (int p = 0; p < kc; p++) {
             int ai = p * 4, bi = bBase + p * PANEL;
             FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L);
@@ -227,11 +277,11 @@ final class VectorMatMul {
     }
 
     /** AVX-512: 4 rows x 4 vectors, 16 accumulators of the 32 registers. */
-    private static void tile4x4(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n) {
-        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L), c02 = FloatVector.fromArray(S, c, c0 + 2 * L), c03 = FloatVector.fromArray(S, c, c0 + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(S, c, c0 + n), c11 = FloatVector.fromArray(S, c, c0 + n + L), c12 = FloatVector.fromArray(S, c, c0 + n + 2 * L), c13 = FloatVector.fromArray(S, c, c0 + n + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, c, c0 + 2 * n), c21 = FloatVector.fromArray(S, c, c0 + 2 * n + L), c22 = FloatVector.fromArray(S, c, c0 + 2 * n + 2 * L), c23 = FloatVector.fromArray(S, c, c0 + 2 * n + 3 * L);
-        FloatVector c30 = FloatVector.fromArray(S, c, c0 + 3 * n), c31 = FloatVector.fromArray(S, c, c0 + 3 * n + L), c32 = FloatVector.fromArray(S, c, c0 + 3 * n + 2 * L), c33 = FloatVector.fromArray(S, c, c0 + 3 * n + 3 * L);
+    private static void tile4x4(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L), c02 = FloatVector.fromArray(S, s, s0 + 2 * L), c03 = FloatVector.fromArray(S, s, s0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L), c12 = FloatVector.fromArray(S, s, s0 + ss + 2 * L), c13 = FloatVector.fromArray(S, s, s0 + ss + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L), c22 = FloatVector.fromArray(S, s, s0 + 2 * ss + 2 * L), c23 = FloatVector.fromArray(S, s, s0 + 2 * ss + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L), c32 = FloatVector.fromArray(S, s, s0 + 3 * ss + 2 * L), c33 = FloatVector.fromArray(S, s, s0 + 3 * ss + 3 * L);
         for (int p = 0; p < kc; p++) {
             int ai = p * 4, bi = bBase + p * PANEL;
             FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L), b2 = FloatVector.fromArray(S, b, bi + 2 * L), b3 = FloatVector.fromArray(S, b, bi + 3 * L);

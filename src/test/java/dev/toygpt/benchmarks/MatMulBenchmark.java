@@ -20,8 +20,8 @@ import java.util.Random;
  *
  * e.g. {@code ... MatMulBenchmark 1 square,baby}. Each figure is the best of several timed rounds, since on a
  * shared machine the slower rounds are interruptions, not the kernel. Two figures per product: by wall time,
- * and by CPU time (the calling thread's at 1 thread, the process's otherwise), which other programs on a
- * busy machine disturb much less.
+ * and by CPU time (the calling thread's at 1 thread, the best round; the process's otherwise, over all rounds,
+ * counting both threads' time), which other programs on a busy machine disturb much less.
  */
 public final class MatMulBenchmark {
     /** rows (B*T), then (in, out) of each distinct Linear layer: attention (one or three fused), MLP, head. */
@@ -81,13 +81,16 @@ public final class MatMulBenchmark {
             calls++;
         }
         int perRound = Math.max(1, (int) (calls * 20_000_000L / (System.nanoTime() - t0)));
-        long bestWall = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE;
-        for (int round = 0; round < 25; round++) {
+        long bestWall = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE, allCpu = cpuNanos(oneThread);
+        int rounds = 25;
+        for (int round = 0; round < rounds; round++) {
             long s = System.nanoTime(), cpu = cpuNanos(oneThread);
             for (int i = 0; i < perRound; i++) product.run();
             bestCpu = Math.min(bestCpu, (cpuNanos(oneThread) - cpu) / perRound);
             bestWall = Math.min(bestWall, (System.nanoTime() - s) / perRound);
         }
+        // the process's CPU clock ticks too coarsely for one round: there, all rounds' CPU time over all calls
+        if (!oneThread) bestCpu = (cpuNanos(false) - allCpu) / ((long) rounds * perRound);
         return new double[] {flops / bestWall, flops / Math.max(1, bestCpu)};
     }
 

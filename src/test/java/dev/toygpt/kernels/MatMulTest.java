@@ -80,7 +80,9 @@ class MatMulTest {
         int saved = Parallel.threads();
         Rng rng = new Rng(92);
         // row counts whose chunks split into six-row tiles differently on one, two and three threads
-        int[][] shapes = {{100, 64, 64}, {520, 128, 64}, {96, 300, 48}, {36, 40, 65}};
+        // ... and K long and ragged with N not a whole number of panels (the weight gradient's B is packed
+        // in blocks of eight rows shared between the threads, the forward's Wᵀ panel by panel)
+        int[][] shapes = {{100, 64, 64}, {520, 128, 64}, {96, 300, 48}, {36, 40, 65}, {70, 1037, 97}, {13, 2051, 200}};
         try {
             for (int[] s : shapes) {
                 int m = s[0], k = s[1], n = s[2];
