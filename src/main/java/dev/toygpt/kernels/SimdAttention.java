@@ -281,19 +281,19 @@ final class SimdAttention {
      * column s; columns from positions on are read but not used), values is (positions, channels); out gets
      * the heads' outputs side by side.
      */
-    static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
+    static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff, float[] scores,
                        int positions, int channels, int heads) {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
         for (int h = 0; h < heads; h++) {
             int off = h * hs;
             for (int s0 = 0; s0 < positions; s0 += L) {
-                weightedSum(q, off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
+                weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
             }
             softmaxRow(scores, 0, positions, scores, 0, positions);
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, off + d0);
-            for (int d = off + d0; d < off + hs; d++) out[d] = scalarSum(scores, 0, 1, values, d, channels, positions);
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, outOff + off + d0);
+            for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
     }
 
