@@ -48,16 +48,49 @@ final class SimdMatVec {
     static void apply(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int k, int n, MatVec.Then then) {
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
             int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
-            if (width == CHUNK) {
+            if (n - j0 >= CHUNK) {
                 chunk8(x, xOff, w, base, bias, out, outOff, k, n, j0, then);
-            } else {
-                for (int v = 0; v < width; v += L) {
-                    FloatVector a = FloatVector.zero(S);
-                    for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
-                    finish(a, bias, out, outOff, j0 + v, n, then);
-                }
+                continue;
             }
+            int v = 0;
+            for (; j0 + v + 4 * L <= n; v += 4 * L) quad(x, xOff, w, base + v, width, bias, out, outOff, k, j0 + v, then);
+            for (; j0 + v + L <= n; v += L) {
+                FloatVector a = FloatVector.zero(S);
+                for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
+                finish(a, bias, out, outOff, j0 + v, then);
+            }
+            for (int j = j0 + v; j < n; j++) column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
         }
+    }
+
+    /** Four vectors of a narrower last chunk (AVX-512 at seed width): four chains in flight rather than one. */
+    private static void quad(float[] x, int xOff, float[] w, int base, int width, float[] bias, float[] out, int outOff, int k, int j,
+                             MatVec.Then then) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xp = FloatVector.broadcast(S, x[xOff + p]);
+            int row = base + p * width;
+            a0 = FloatVector.fromArray(S, w, row).fma(xp, a0);
+            a1 = FloatVector.fromArray(S, w, row + L).fma(xp, a1);
+            a2 = FloatVector.fromArray(S, w, row + 2 * L).fma(xp, a2);
+            a3 = FloatVector.fromArray(S, w, row + 3 * L).fma(xp, a3);
+        }
+        finish(a0, bias, out, outOff, j, then);
+        finish(a1, bias, out, outOff, j + L, then);
+        finish(a2, bias, out, outOff, j + 2 * L, then);
+        finish(a3, bias, out, outOff, j + 3 * L, then);
+    }
+
+    /**
+     * One output column of a width that is not a whole number of vectors, as a scalar chain: the same fused
+     * multiply-adds in the same order as a vector lane (a lane of a vector cannot be read cheaply).
+     */
+    private static void column(float[] x, int xOff, float[] w, int at, int width, float[] bias, float[] out, int outOff, int k, int j,
+                               MatVec.Then then) {
+        float sum = 0f;
+        for (int p = 0; p < k; p++) sum = Math.fma(w[at + p * width], x[xOff + p], sum);
+        if (bias != null) sum += bias[j];
+        out[outOff + j] = MatVec.then(then, out[outOff + j], sum);
     }
 
     private static void chunk8(float[] x, int xOff, float[] w, int base, float[] bias, float[] out, int outOff, int k, int n, int j0,
@@ -75,14 +108,14 @@ final class SimdMatVec {
             a6 = FloatVector.fromArray(S, w, row + 6 * L).fma(xp, a6);
             a7 = FloatVector.fromArray(S, w, row + 7 * L).fma(xp, a7);
         }
-        finish(a0, bias, out, outOff, j0, n, then);
-        finish(a1, bias, out, outOff, j0 + L, n, then);
-        finish(a2, bias, out, outOff, j0 + 2 * L, n, then);
-        finish(a3, bias, out, outOff, j0 + 3 * L, n, then);
-        finish(a4, bias, out, outOff, j0 + 4 * L, n, then);
-        finish(a5, bias, out, outOff, j0 + 5 * L, n, then);
-        finish(a6, bias, out, outOff, j0 + 6 * L, n, then);
-        finish(a7, bias, out, outOff, j0 + 7 * L, n, then);
+        finish(a0, bias, out, outOff, j0, then);
+        finish(a1, bias, out, outOff, j0 + L, then);
+        finish(a2, bias, out, outOff, j0 + 2 * L, then);
+        finish(a3, bias, out, outOff, j0 + 3 * L, then);
+        finish(a4, bias, out, outOff, j0 + 4 * L, then);
+        finish(a5, bias, out, outOff, j0 + 5 * L, then);
+        finish(a6, bias, out, outOff, j0 + 6 * L, then);
+        finish(a7, bias, out, outOff, j0 + 7 * L, then);
     }
 
     /**
@@ -94,10 +127,17 @@ final class SimdMatVec {
         int tiled = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
             int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
+            int whole = Math.min(width, n - j0) / L * L; // the chunk's columns in whole vectors
             for (int r = r0; r < tiled; r += TILE_ROWS) {
                 int v = 0;
-                for (; v + 2 * L <= width; v += 2 * L) tile4x2(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
-                if (v < width) tile4x1(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
+                for (; v + 2 * L <= whole; v += 2 * L) tile4x2(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
+                if (v < whole) tile4x1(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
+            }
+        }
+        if (n % L != 0) { // the last columns, short of a whole vector, all in the last chunk
+            int j0 = (n - 1) / CHUNK * CHUNK, width = roundUp(n - j0), base = wOff + k * j0;
+            for (int r = r0; r < tiled; r++) {
+                for (int j = n / L * L; j < n; j++) column(x, r * k, w, base + j - j0, width, bias, out, r * n, k, j, then);
             }
         }
         for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, r * n, k, n, then);
@@ -123,14 +163,14 @@ final class SimdMatVec {
             a30 = w0.fma(b, a30);
             a31 = w1.fma(b, a31);
         }
-        finish(a00, bias, out, r * n, j, n, then);
-        finish(a01, bias, out, r * n, j + L, n, then);
-        finish(a10, bias, out, (r + 1) * n, j, n, then);
-        finish(a11, bias, out, (r + 1) * n, j + L, n, then);
-        finish(a20, bias, out, (r + 2) * n, j, n, then);
-        finish(a21, bias, out, (r + 2) * n, j + L, n, then);
-        finish(a30, bias, out, (r + 3) * n, j, n, then);
-        finish(a31, bias, out, (r + 3) * n, j + L, n, then);
+        finish(a00, bias, out, r * n, j, then);
+        finish(a01, bias, out, r * n, j + L, then);
+        finish(a10, bias, out, (r + 1) * n, j, then);
+        finish(a11, bias, out, (r + 1) * n, j + L, then);
+        finish(a20, bias, out, (r + 2) * n, j, then);
+        finish(a21, bias, out, (r + 2) * n, j + L, then);
+        finish(a30, bias, out, (r + 3) * n, j, then);
+        finish(a31, bias, out, (r + 3) * n, j + L, then);
     }
 
     private static void tile4x1(float[] x, int r, float[] w, int base, int width, float[] bias, float[] out, int k, int n, int j,
@@ -144,26 +184,17 @@ final class SimdMatVec {
             a2 = w0.fma(FloatVector.broadcast(S, x[x2 + p]), a2);
             a3 = w0.fma(FloatVector.broadcast(S, x[x3 + p]), a3);
         }
-        finish(a0, bias, out, r * n, j, n, then);
-        finish(a1, bias, out, (r + 1) * n, j, n, then);
-        finish(a2, bias, out, (r + 2) * n, j, n, then);
-        finish(a3, bias, out, (r + 3) * n, j, n, then);
+        finish(a0, bias, out, r * n, j, then);
+        finish(a1, bias, out, (r + 1) * n, j, then);
+        finish(a2, bias, out, (r + 2) * n, j, then);
+        finish(a3, bias, out, (r + 3) * n, j, then);
     }
 
-    /** Writes columns j .. j+L (those below n) of one output row: (sum + bias), then the epilogue. */
-    private static void finish(FloatVector sum, float[] bias, float[] out, int outOff, int j, int n, MatVec.Then then) {
-        if (j + L <= n) {
-            FloatVector r = bias == null ? sum : sum.add(FloatVector.fromArray(S, bias, j));
-            if (then == MatVec.Then.RELU) r = r.max(0f);
-            else if (then == MatVec.Then.ADD) r = FloatVector.fromArray(S, out, outOff + j).add(r);
-            r.intoArray(out, outOff + j);
-            return;
-        }
-        // the last, zero-padded vector of a width that is not a whole number of vectors
-        for (int i = 0; j + i < n; i++) {
-            float s = sum.lane(i);
-            if (bias != null) s += bias[j + i];
-            out[outOff + j + i] = MatVec.then(then, out[outOff + j + i], s);
-        }
+    /** Writes columns j .. j+L of one output row: (sum + bias), then the epilogue. */
+    private static void finish(FloatVector sum, float[] bias, float[] out, int outOff, int j, MatVec.Then then) {
+        FloatVector r = bias == null ? sum : sum.add(FloatVector.fromArray(S, bias, j));
+        if (then == MatVec.Then.RELU) r = r.max(0f);
+        else if (then == MatVec.Then.ADD) r = FloatVector.fromArray(S, out, outOff + j).add(r);
+        r.intoArray(out, outOff + j);
     }
 }
