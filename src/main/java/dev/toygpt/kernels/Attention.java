@@ -160,7 +160,7 @@ public final class Attention {
                 for (int d = off; d < off + hs; d++) dot += q[qOff + d] * keysT[d * stride + s];
                 scores[s] = dot * scale;
             }
-            FloatExp.softmaxRow(scores, 0, positions);
+            Softmax.softmaxRow(scores, 0, scores, 0, positions);
             for (int d = off; d < off + hs; d++) out[outOff + d] = 0f;
             for (int s = 0; s < positions; s++) Vec.axpy(scores[s], values, s * channels + off, out, outOff + off, hs);
         }

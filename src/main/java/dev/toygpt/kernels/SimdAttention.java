@@ -290,7 +290,7 @@ final class SimdAttention {
             for (int s0 = 0; s0 < positions; s0 += L) {
                 weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
             }
-            FloatExp.softmaxRow(scores, 0, positions); // the same floats as Softmax's, faster
+            SimdExp.softmaxRow(scores, 0, positions); // the same floats as Softmax.softmaxRow, faster
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, outOff + off + d0);
             for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);

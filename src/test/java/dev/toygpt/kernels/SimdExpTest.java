@@ -1,0 +1,48 @@
+package dev.toygpt.kernels;
+
+import dev.toygpt.util.Rng;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The SIMD softmax must give exactly Softmax's floats: a weight one ulp off could change a sampled token. */
+class SimdExpTest {
+    @Test
+    void everyExponentGivesTheFloatOfMathExp() {
+        assumeTrue(MatMul.SIMD, "needs the Vector API");
+        int batch = 4096;
+        double[] d = new double[batch], y = new double[batch];
+        // every 127th float from -120 to 120 (about 18 million), past both ends of the fast range
+        long from = Float.floatToIntBits(120f);
+        for (long i = -from; i <= from; ) {
+            int n = 0;
+            for (; n < batch && i <= from; n++, i += 127) {
+                int bits = i < 0 ? (int) (-i) | 0x80000000 : (int) i; // sign and magnitude: -i is the magnitude's bits
+                d[n] = Float.intBitsToFloat(bits);
+            }
+            SimdExp.exp(d, y, n);
+            for (int j = 0; j < n; j++) {
+                float expected = (float) Math.exp(d[j]), actual = SimdExp.toFloat(d[j], y[j]);
+                if (Float.floatToIntBits(expected) != Float.floatToIntBits(actual)) fail("exp(" + d[j] + "): " + actual + ", Math.exp gives " + expected);
+            }
+        }
+    }
+
+    @Test
+    void softmaxGivesTheFloatsOfSoftmax() {
+        assumeTrue(MatMul.SIMD, "needs the Vector API");
+        Rng rng = new Rng(5);
+        for (int n = 1; n <= 70; n++) {
+            for (double spread : new double[] {0.01, 4, 60}) { // 60: some exponents below -87, left to Math.exp
+                float[] x = new float[n + 3];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextGaussian() * spread);
+                float[] expected = x.clone(), actual = x.clone();
+                Softmax.softmaxRow(expected, 3, expected, 3, n);
+                SimdExp.softmaxRow(actual, 3, n);
+                assertArrayEquals(expected, actual, "n = " + n + ", spread " + spread);
+            }
+        }
+    }
+}
