@@ -149,12 +149,15 @@ public final class GptDecoder {
                 for (int i = 0; i < c; i++) keys[l][i * keyStride + pos] = qkvOut[row + c + i];
                 System.arraycopy(qkvOut, row + 2 * c, values[l], pos * c, c);
             }
+            // The last layer's output at kept positions feeds nothing: only its keys and values are needed
+            // (its attention is still computed when someone records it).
+            boolean onlyKeysAndValues = !wantLogits && l == layers - 1;
+            if (onlyKeysAndValues && recorder == null) break;
             for (int t = 0; t < n; t++) { // position p0+t sees positions 0 .. p0+t: causal, as in training
                 Attention.decode(qkvOut, t * 3 * c, keys[l], keyStride, values[l], att, t * c, scores, p0 + t + 1, c, heads);
                 if (recorder != null) recordWeights(l, p0 + t, qkvOut, t * 3 * c);
             }
-            // The last layer's output at kept positions feeds nothing: only its keys and values are needed.
-            if (!wantLogits && l == layers - 1) break;
+            if (onlyKeysAndValues) break;
             product(proj[l], att, x, n, Then.ADD);
             // x = x + ffwd(ln2(x))
             layerNorm(block.ln2, x, h, n);
