@@ -144,8 +144,14 @@ public final class Attention {
      */
     public static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
                               int positions, int channels, int heads) {
+        decode(q, 0, keysT, stride, values, out, 0, scores, positions, channels, heads);
+    }
+
+    /** The same with q read from q[qOff ..] and the output written to out[outOff ..]. */
+    public static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff,
+                              float[] scores, int positions, int channels, int heads) {
         if (MatMul.SIMD) {
-            SimdAttention.decode(q, keysT, stride, values, out, scores, positions, channels, heads);
+            SimdAttention.decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, channels, heads);
             return;
         }
         int hs = channels / heads;
@@ -154,12 +160,12 @@ public final class Attention {
             int off = h * hs;
             for (int s = 0; s < positions; s++) {
                 float dot = 0f;
-                for (int d = off; d < off + hs; d++) dot += q[d] * keysT[d * stride + s];
+                for (int d = off; d < off + hs; d++) dot += q[qOff + d] * keysT[d * stride + s];
                 scores[s] = dot * scale;
             }
             Softmax.softmaxRow(scores, 0, scores, 0, positions);
-            for (int d = off; d < off + hs; d++) out[d] = 0f;
-            for (int s = 0; s < positions; s++) Vec.axpy(scores[s], values, s * channels + off, out, off, hs);
+            for (int d = off; d < off + hs; d++) out[outOff + d] = 0f;
+            for (int s = 0; s < positions; s++) Vec.axpy(scores[s], values, s * channels + off, out, outOff + off, hs);
         }
     }
 

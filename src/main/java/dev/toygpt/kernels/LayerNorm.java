@@ -7,30 +7,42 @@ public final class LayerNorm {
     /** Normalises rows of x(rows, n); saves each row's mean and 1/std for the backward pass. */
     public static void forward(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
                                int rows, int n, float eps) {
-        Parallel.forRange(rows, 8L * n, (start, end) -> {
-            if (MatMul.SIMD) {
-                SimdLayerNorm.forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps);
-                return;
+        Parallel.forRange(rows, 8L * n, (start, end) -> forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps));
+    }
+
+    /**
+     * The same on the calling thread alone, for one or a few rows (generation, a token at a time), where
+     * handing work to another thread costs more than the work.
+     */
+    public static void forwardOnThisThread(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
+                                           int rows, int n, float eps) {
+        forwardRows(x, weight, bias, y, mean, rstd, 0, rows, n, eps);
+    }
+
+    private static void forwardRows(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
+                                    int start, int end, int n, float eps) {
+        if (MatMul.SIMD) {
+            SimdLayerNorm.forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps);
+            return;
+        }
+        for (int r = start; r < end; r++) {
+            int off = r * n;
+            float m = 0f;
+            for (int j = 0; j < n; j++) m += x[off + j];
+            m /= n;
+            float v = 0f;
+            for (int j = 0; j < n; j++) {
+                float d = x[off + j] - m;
+                v += d * d;
             }
-            for (int r = start; r < end; r++) {
-                int off = r * n;
-                float m = 0f;
-                for (int j = 0; j < n; j++) m += x[off + j];
-                m /= n;
-                float v = 0f;
-                for (int j = 0; j < n; j++) {
-                    float d = x[off + j] - m;
-                    v += d * d;
-                }
-                v /= n;
-                float s = (float) (1.0 / Math.sqrt(v + eps));
-                for (int j = 0; j < n; j++) {
-                    y[off + j] = (x[off + j] - m) * s * weight[j] + bias[j];
-                }
-                mean[r] = m;
-                rstd[r] = s;
+            v /= n;
+            float s = (float) (1.0 / Math.sqrt(v + eps));
+            for (int j = 0; j < n; j++) {
+                y[off + j] = (x[off + j] - m) * s * weight[j] + bias[j];
             }
-        });
+            mean[r] = m;
+            rstd[r] = s;
+        }
     }
 
     /** Rows per block of the backward pass: a fixed number, so that sums do not depend on the thread count. */

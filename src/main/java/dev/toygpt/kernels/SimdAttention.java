@@ -289,7 +289,8 @@ final class SimdAttention {
      * about 1e-38 instead of a smaller number or 0. Plain multiplies, adds and FMAs, never the Vector API's
      * EXP, so it gives the same bits whether the JIT has compiled it or not (see {@link #softmaxRow}).
      * e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial of degree 7 (the
-     * Cephes library's coefficients for expf).
+     * Cephes library's coefficients for expf). Generation's softmax uses {@link SimdExp} instead, which gives
+     * Math.exp's floats exactly so that sampled text does not change.
      */
     static FloatVector exp(FloatVector x) {
         x = x.max(-87f);
@@ -469,19 +470,19 @@ final class SimdAttention {
      * column s; columns from positions on are read but not used), values is (positions, channels); out gets
      * the heads' outputs side by side.
      */
-    static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
+    static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff, float[] scores,
                        int positions, int channels, int heads) {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
         for (int h = 0; h < heads; h++) {
             int off = h * hs;
             for (int s0 = 0; s0 < positions; s0 += L) {
-                weightedSum(q, off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
+                weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
             }
-            softmaxRow(scores, 0, positions, scores, 0, positions);
+            SimdExp.softmaxRow(scores, 0, positions); // the same floats as Softmax.softmaxRow, faster
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, off + d0);
-            for (int d = off + d0; d < off + hs; d++) out[d] = scalarSum(scores, 0, 1, values, d, channels, positions);
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, outOff + off + d0);
+            for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
     }
 

@@ -1,38 +1,48 @@
 package dev.toygpt.kernels;
 
-import jdk.incubator.vector.FloatVector;
+import dev.toygpt.util.Rng;
 import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The exponential that {@link FlashAttention}'s SIMD kernel computes its softmax weights with. */
+/** The SIMD softmax must give exactly Softmax's floats: a weight one ulp off could change a sampled token. */
 class SimdExpTest {
     @Test
-    void isWithinTwoUlpOfMathExpOverTheScoresRange() {
+    void everyExponentGivesTheFloatOfMathExp() {
         assumeTrue(MatMul.SIMD, "needs the Vector API");
-        var species = FloatVector.SPECIES_PREFERRED;
-        float[] x = new float[species.length()], y = new float[species.length()];
-        int worst = 0;
-        // every score minus its row maximum is <= 0; below -87 e^x is under 1e-38, a weight of nothing
-        for (float start = -87f; start <= 0f; start += 0.001f * x.length) {
-            for (int i = 0; i < x.length; i++) x[i] = Math.min(0f, start + 0.001f * i);
-            SimdAttention.exp(FloatVector.fromArray(species, x, 0)).intoArray(y, 0);
-            for (int i = 0; i < x.length; i++) {
-                float expected = (float) Math.exp(x[i]);
-                int ulps = Math.abs(Float.floatToIntBits(y[i]) - Float.floatToIntBits(expected));
-                worst = Math.max(worst, ulps);
-                assertTrue(ulps <= 2, "exp(" + x[i] + ") = " + y[i] + ", Math.exp gives " + expected);
+        int batch = 4096;
+        double[] d = new double[batch], y = new double[batch];
+        // every 127th float from -120 to 120 (about 18 million), past both ends of the fast range
+        long from = Float.floatToIntBits(120f);
+        for (long i = -from; i <= from; ) {
+            int n = 0;
+            for (; n < batch && i <= from; n++, i += 127) {
+                int bits = i < 0 ? (int) (-i) | 0x80000000 : (int) i; // sign and magnitude: -i is the magnitude's bits
+                d[n] = Float.intBitsToFloat(bits);
+            }
+            SimdExp.exp(d, y, n);
+            for (int j = 0; j < n; j++) {
+                float expected = (float) Math.exp(d[j]), actual = SimdExp.toFloat(d[j], y[j]);
+                if (Float.floatToIntBits(expected) != Float.floatToIntBits(actual)) fail("exp(" + d[j] + "): " + actual + ", Math.exp gives " + expected);
             }
         }
-        assertTrue(worst > 0, "identical to Math.exp everywhere: is the test running the polynomial at all?");
-        // the ends: e^0 is exactly 1, and far below the range it is a tiny positive number, never NaN or negative
-        float[] ends = new float[species.length()];
-        ends[1] = -200f;
-        ends[2] = Float.NEGATIVE_INFINITY;
-        SimdAttention.exp(FloatVector.fromArray(species, ends, 0)).intoArray(y, 0);
-        assertEquals(1f, y[0]);
-        assertTrue(y[1] >= 0f && y[1] < 1e-37f && y[2] >= 0f && y[2] < 1e-37f, y[1] + ", " + y[2]);
+    }
+
+    @Test
+    void softmaxGivesTheFloatsOfSoftmax() {
+        assumeTrue(MatMul.SIMD, "needs the Vector API");
+        Rng rng = new Rng(5);
+        for (int n = 1; n <= 70; n++) {
+            for (double spread : new double[] {0.01, 4, 60}) { // 60: some exponents below -87, left to Math.exp
+                float[] x = new float[n + 3];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextGaussian() * spread);
+                float[] expected = x.clone(), actual = x.clone();
+                Softmax.softmaxRow(expected, 3, expected, 3, n);
+                SimdExp.softmaxRow(actual, 3, n);
+                assertArrayEquals(expected, actual, "n = " + n + ", spread " + spread);
+            }
+        }
     }
 }

@@ -82,4 +82,41 @@ class GptDecoderTest {
         assertEquals(6, cached.length);
         assertArrayEquals(window, cached);
     }
+
+    /**
+     * Past the block size the kept half is encoded in one pass; every logit, through several windows, must be
+     * bit for bit what the position-by-position decoder gives, so that sampling with a seed keeps its text.
+     * Widths fill SIMD chunks (64, 192 = q|k|v, 256) and leave ragged ends (67 logits); block sizes 8, 10 and 20
+     * keep 4, 5 and 10 positions: whole tiles of rows and rows left over.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "block={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {8, 10, 20})
+    void theKeptPositionsEncodedAtOnceGiveBitForBitTheLogitsOfOneAtATime(int block) {
+        Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, 4, 3, block, 0f), new Rng(12));
+        gpt.train(false);
+        GptDecoder decoder = new GptDecoder(gpt);
+        PositionByPositionDecoder reference = new PositionByPositionDecoder(gpt);
+        Rng rng = new Rng(3);
+        for (int t = 0; t < 4 * block + 3; t++) {
+            int token = (int) (rng.nextFloat() * 67);
+            float[] expected = reference.next(token).clone();
+            assertArrayEquals(expected, decoder.next(token), "token " + t);
+        }
+    }
+
+    @Test
+    void sampledTextIsTheTextThePositionByPositionDecoderGives() {
+        Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, 4, 2, 16, 0f), new Rng(13));
+        gpt.train(false);
+        var sampler = new NextTokenSampler(SamplingSettings.defaults());
+        int[] cached = new Generator(gpt, sampler, true).generate(new int[] {1}, 120, new Rng(4), null);
+        PositionByPositionDecoder reference = new PositionByPositionDecoder(gpt);
+        Rng rng = new Rng(4);
+        float[] logits = reference.next(1);
+        for (int i = 0; i < cached.length; i++) {
+            int next = sampler.sample(logits, 0, 67, rng);
+            assertEquals(next, cached[i], "token " + i);
+            logits = reference.next(next);
+        }
+    }
 }

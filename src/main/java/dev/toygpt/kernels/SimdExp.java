@@ -1,0 +1,101 @@
+package dev.toygpt.kernels;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The softmax of attention at generation time with e^x computed in SIMD registers, giving exactly the floats
+ * that {@link Softmax#softmaxRow} gives with {@code (float) Math.exp}: Math.exp, one value at a time, was
+ * most of a token's attention.
+ *
+ * <p>How it can be exact: e^d is computed in double to within 2^-48 of itself (d = n ln2 + r with |r| about
+ * ln2/2 or less, e^r by its Taylor series to r^12, times 2^n). Math.exp is within one double ulp (2^-52)
+ * of e^d by its specification. Both therefore lie in y (1 ± 2^-40); when both ends of that interval round
+ * to the same float, so does Math.exp's result, since rounding to float is monotonic. When they do not
+ * (about one value in 2^16), or e^d is below the normal floats, Math.exp decides.
+ */
+final class SimdExp {
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final int L = D.length();
+    private static final double LOG2E = 1.4426950408889634;
+    private static final double LN2_HI = 6.93147180369123816490e-01; // ln 2 = LN2_HI + LN2_LO
+    private static final double LN2_LO = 1.90821492927058770002e-10;
+    /** Adding it rounds a double below 2^51 to an integer, which then sits in the low bits. */
+    private static final double SHIFT = 0x1.8p52;
+    private static final double DELTA = 0x1p-40;
+    /** Below this e^d is not a normal float; Math.exp handles it. */
+    private static final double LOWEST = -87.0;
+    /** Per thread: room for the exponents and their powers of one row. */
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[2][0]);
+
+    private SimdExp() {}
+
+    /** Softmax of x[off ..+ n] in place: the same operations in the same order as Softmax.softmaxRow, so the same floats. */
+    static void softmaxRow(float[] x, int off, int n) {
+        double[][] s = scratch(n);
+        double[] d = s[0], y = s[1];
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) max = Math.max(max, x[off + j]);
+        for (int j = 0; j < n; j++) d[j] = x[off + j] - max; // the float difference, as Softmax takes it
+        exp(d, y, n);
+        float sum = 0f;
+        for (int j = 0; j < n; j++) {
+            float e = toFloat(d[j], y[j]);
+            x[off + j] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int j = 0; j < n; j++) x[off + j] *= inv;
+    }
+
+    /** y[j] = e^d[j] within 2^-48 for d[j] in [LOWEST, 88]; d and y hold n rounded up to whole vectors. */
+    static void exp(double[] d, double[] y, int n) {
+        for (int j = 0; j < n; j += L) {
+            DoubleVector v = DoubleVector.fromArray(D, d, j);
+            DoubleVector t = v.mul(LOG2E).add(SHIFT), k = t.sub(SHIFT); // k = nearest integer to d log2(e)
+            DoubleVector r = k.neg().fma(c(LN2_HI), v);
+            r = k.neg().fma(c(LN2_LO), r);
+            DoubleVector p = c(1.0 / 479001600);                        // 1/12!, then Horner down to 1
+            p = p.fma(r, c(1.0 / 39916800));
+            p = p.fma(r, c(1.0 / 3628800));
+            p = p.fma(r, c(1.0 / 362880));
+            p = p.fma(r, c(1.0 / 40320));
+            p = p.fma(r, c(1.0 / 5040));
+            p = p.fma(r, c(1.0 / 720));
+            p = p.fma(r, c(1.0 / 120));
+            p = p.fma(r, c(1.0 / 24));
+            p = p.fma(r, c(1.0 / 6));
+            p = p.fma(r, c(0.5));
+            p = p.fma(r, c(1.0));
+            p = p.fma(r, c(1.0));
+            // 2^k: k sits in t's low bits; k + 1023 shifted into the exponent field
+            LongVector bits = t.viewAsIntegralLanes().reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52);
+            p.mul(bits.viewAsFloatingLanes().reinterpretAsDoubles()).intoArray(y, j);
+        }
+    }
+
+    /** (float) Math.exp(d), given y = e^d within 2^-48 (see the class comment). */
+    static float toFloat(double d, double y) {
+        if (d >= LOWEST && d <= 88.0) {
+            float lo = (float) (y - y * DELTA), hi = (float) (y + y * DELTA);
+            if (lo == hi) return lo;
+        }
+        return (float) Math.exp(d);
+    }
+
+    private static DoubleVector c(double v) {
+        return DoubleVector.broadcast(D, v);
+    }
+
+    private static double[][] scratch(int n) {
+        double[][] s = SCRATCH.get();
+        int size = (n + L - 1) / L * L;
+        if (s[0].length < size) {
+            s[0] = new double[size];
+            s[1] = new double[size];
+        }
+        return s;
+    }
+}

@@ -1,0 +1,200 @@
+package dev.toygpt.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link MatVec}'s kernels with SIMD registers (the Vector API).
+ *
+ * <p>Layout of a packed weight (in, out): the output columns are cut into chunks of CHUNK = 8 vectors (the
+ * last one narrower, rounded up to whole vectors and zero-padded), and each chunk is stored p-major, its
+ * in x width floats contiguous. A product then reads the whole weight as one forward stream, which the
+ * hardware prefetcher follows across chunks and layers (read as a plain transposed matrix, each chunk was a
+ * strided walk, and a baby-sized model ran at half the speed).
+ *
+ * <p>Every output element is the same chain: from 0, fma(w[p][j], x[p], acc) for p ascending, then the bias
+ * is added and the epilogue applied. One row or a tile of rows, whichever vector or chunk holds the element,
+ * gives bit-identical results, which is what lets the decoder encode several positions at once.
+ */
+final class SimdMatVec {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Columns per chunk: eight accumulators in flight keep both FMA pipes busy while the stream arrives. */
+    static final int CHUNK = 8 * L;
+    /** Rows per register tile of the several-rows product (times two vectors: 8 accumulators). */
+    private static final int TILE_ROWS = 4;
+
+    private SimdMatVec() {}
+
+    static int packedSize(int in, int out) {
+        return in * roundUp(out);
+    }
+
+    private static int roundUp(int n) {
+        return (n + L - 1) / L * L;
+    }
+
+    /** Packs w (out, in), row-major as a Linear stores it, into dst[off ..]. */
+    static void pack(float[] w, int in, int out, float[] dst, int off) {
+        for (int j0 = 0; j0 < out; j0 += CHUNK) {
+            int width = Math.min(CHUNK, roundUp(out - j0)), base = off + in * j0;
+            for (int j = j0; j < j0 + width; j++) {
+                for (int p = 0; p < in; p++) dst[base + p * width + (j - j0)] = j < out ? w[j * in + p] : 0f;
+            }
+        }
+    }
+
+    /** out(n) (epilogue)= x(k) · packed + bias. */
+    static void apply(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int k, int n, MatVec.Then then) {
+        for (int j0 = 0; j0 < n; j0 += CHUNK) {
+            int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
+            if (n - j0 >= CHUNK) {
+                chunk8(x, xOff, w, base, bias, out, outOff, k, n, j0, then);
+                continue;
+            }
+            int v = 0;
+            for (; j0 + v + 4 * L <= n; v += 4 * L) quad(x, xOff, w, base + v, width, bias, out, outOff, k, j0 + v, then);
+            for (; j0 + v + L <= n; v += L) {
+                FloatVector a = FloatVector.zero(S);
+                for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
+                finish(a, bias, out, outOff, j0 + v, then);
+            }
+            for (int j = j0 + v; j < n; j++) column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
+        }
+    }
+
+    /** Four vectors of a narrower last chunk (AVX-512 at seed width): four chains in flight rather than one. */
+    private static void quad(float[] x, int xOff, float[] w, int base, int width, float[] bias, float[] out, int outOff, int k, int j,
+                             MatVec.Then then) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xp = FloatVector.broadcast(S, x[xOff + p]);
+            int row = base + p * width;
+            a0 = FloatVector.fromArray(S, w, row).fma(xp, a0);
+            a1 = FloatVector.fromArray(S, w, row + L).fma(xp, a1);
+            a2 = FloatVector.fromArray(S, w, row + 2 * L).fma(xp, a2);
+            a3 = FloatVector.fromArray(S, w, row + 3 * L).fma(xp, a3);
+        }
+        finish(a0, bias, out, outOff, j, then);
+        finish(a1, bias, out, outOff, j + L, then);
+        finish(a2, bias, out, outOff, j + 2 * L, then);
+        finish(a3, bias, out, outOff, j + 3 * L, then);
+    }
+
+    /**
+     * One output column of a width that is not a whole number of vectors, as a scalar chain: the same fused
+     * multiply-adds in the same order as a vector lane (a lane of a vector cannot be read cheaply).
+     */
+    private static void column(float[] x, int xOff, float[] w, int at, int width, float[] bias, float[] out, int outOff, int k, int j,
+                               MatVec.Then then) {
+        float sum = 0f;
+        for (int p = 0; p < k; p++) sum = Math.fma(w[at + p * width], x[xOff + p], sum);
+        if (bias != null) sum += bias[j];
+        out[outOff + j] = MatVec.then(then, out[outOff + j], sum);
+    }
+
+    private static void chunk8(float[] x, int xOff, float[] w, int base, float[] bias, float[] out, int outOff, int k, int n, int j0,
+                               MatVec.Then then) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xp = FloatVector.broadcast(S, x[xOff + p]);
+            int row = base + p * CHUNK;
+            a0 = FloatVector.fromArray(S, w, row).fma(xp, a0);
+            a1 = FloatVector.fromArray(S, w, row + L).fma(xp, a1);
+            a2 = FloatVector.fromArray(S, w, row + 2 * L).fma(xp, a2);
+            a3 = FloatVector.fromArray(S, w, row + 3 * L).fma(xp, a3);
+            a4 = FloatVector.fromArray(S, w, row + 4 * L).fma(xp, a4);
+            a5 = FloatVector.fromArray(S, w, row + 5 * L).fma(xp, a5);
+            a6 = FloatVector.fromArray(S, w, row + 6 * L).fma(xp, a6);
+            a7 = FloatVector.fromArray(S, w, row + 7 * L).fma(xp, a7);
+        }
+        finish(a0, bias, out, outOff, j0, then);
+        finish(a1, bias, out, outOff, j0 + L, then);
+        finish(a2, bias, out, outOff, j0 + 2 * L, then);
+        finish(a3, bias, out, outOff, j0 + 3 * L, then);
+        finish(a4, bias, out, outOff, j0 + 4 * L, then);
+        finish(a5, bias, out, outOff, j0 + 5 * L, then);
+        finish(a6, bias, out, outOff, j0 + 6 * L, then);
+        finish(a7, bias, out, outOff, j0 + 7 * L, then);
+    }
+
+    /**
+     * Rows [r0, r1) of out(rows, n) (epilogue)= x(rows, k) · packed + bias, in tiles of 4 rows x 2 vectors:
+     * each chunk of the weight (at most 64 KB at seed and baby widths on AVX2, k x CHUNK) is read from memory
+     * once and then from the L1/L2 cache for every tile of rows.
+     */
+    static void applyRows(float[] x, float[] w, int wOff, float[] bias, float[] out, int r0, int r1, int k, int n, MatVec.Then then) {
+        int tiled = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
+        for (int j0 = 0; j0 < n; j0 += CHUNK) {
+            int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
+            int whole = Math.min(width, n - j0) / L * L; // the chunk's columns in whole vectors
+            for (int r = r0; r < tiled; r += TILE_ROWS) {
+                int v = 0;
+                for (; v + 2 * L <= whole; v += 2 * L) tile4x2(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
+                if (v < whole) tile4x1(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
+            }
+        }
+        if (n % L != 0) { // the last columns, short of a whole vector, all in the last chunk
+            int j0 = (n - 1) / CHUNK * CHUNK, width = roundUp(n - j0), base = wOff + k * j0;
+            for (int r = r0; r < tiled; r++) {
+                for (int j = n / L * L; j < n; j++) column(x, r * k, w, base + j - j0, width, bias, out, r * n, k, j, then);
+            }
+        }
+        for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, r * n, k, n, then);
+    }
+
+    private static void tile4x2(float[] x, int r, float[] w, int base, int width, float[] bias, float[] out, int k, int n, int j,
+                                MatVec.Then then) {
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int x0 = r * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        for (int p = 0; p < k; p++) {
+            int row = base + p * width;
+            FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
+            FloatVector b = FloatVector.broadcast(S, x[x0 + p]);
+            a00 = w0.fma(b, a00);
+            a01 = w1.fma(b, a01);
+            b = FloatVector.broadcast(S, x[x1 + p]);
+            a10 = w0.fma(b, a10);
+            a11 = w1.fma(b, a11);
+            b = FloatVector.broadcast(S, x[x2 + p]);
+            a20 = w0.fma(b, a20);
+            a21 = w1.fma(b, a21);
+            b = FloatVector.broadcast(S, x[x3 + p]);
+            a30 = w0.fma(b, a30);
+            a31 = w1.fma(b, a31);
+        }
+        finish(a00, bias, out, r * n, j, then);
+        finish(a01, bias, out, r * n, j + L, then);
+        finish(a10, bias, out, (r + 1) * n, j, then);
+        finish(a11, bias, out, (r + 1) * n, j + L, then);
+        finish(a20, bias, out, (r + 2) * n, j, then);
+        finish(a21, bias, out, (r + 2) * n, j + L, then);
+        finish(a30, bias, out, (r + 3) * n, j, then);
+        finish(a31, bias, out, (r + 3) * n, j + L, then);
+    }
+
+    private static void tile4x1(float[] x, int r, float[] w, int base, int width, float[] bias, float[] out, int k, int n, int j,
+                                MatVec.Then then) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        int x0 = r * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        for (int p = 0; p < k; p++) {
+            FloatVector w0 = FloatVector.fromArray(S, w, base + p * width);
+            a0 = w0.fma(FloatVector.broadcast(S, x[x0 + p]), a0);
+            a1 = w0.fma(FloatVector.broadcast(S, x[x1 + p]), a1);
+            a2 = w0.fma(FloatVector.broadcast(S, x[x2 + p]), a2);
+            a3 = w0.fma(FloatVector.broadcast(S, x[x3 + p]), a3);
+        }
+        finish(a0, bias, out, r * n, j, then);
+        finish(a1, bias, out, (r + 1) * n, j, then);
+        finish(a2, bias, out, (r + 2) * n, j, then);
+        finish(a3, bias, out, (r + 3) * n, j, then);
+    }
+
+    /** Writes columns j .. j+L of one output row: (sum + bias), then the epilogue. */
+    private static void finish(FloatVector sum, float[] bias, float[] out, int outOff, int j, MatVec.Then then) {
+        FloatVector r = bias == null ? sum : sum.add(FloatVector.fromArray(S, bias, j));
+        if (then == MatVec.Then.RELU) r = r.max(0f);
+        else if (then == MatVec.Then.ADD) r = FloatVector.fromArray(S, out, outOff + j).add(r);
+        r.intoArray(out, outOff + j);
+    }
+}

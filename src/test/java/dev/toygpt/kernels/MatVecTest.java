@@ -1,0 +1,103 @@
+package dev.toygpt.kernels;
+
+import dev.toygpt.util.Rng;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The decoder's products: against a double-precision loop at whole and ragged widths; bit-identical to
+ * {@link MatMul#vecMat} (what the decoder used before, so generated text does not change); and the several-rows
+ * product bit-identical to one row at a time (what lets the decoder encode kept positions in one pass).
+ */
+class MatVecTest {
+    private static final int[] INNER = {1, 7, 64, 130};
+    private static final int[] COLS = {1, 5, 8, 17, 64, 65, 130, 192, 300};
+
+    private static float[] random(Rng rng, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) rng.nextGaussian();
+        return a;
+    }
+
+    private static float[] packed(float[] w, int k, int n, int offset) {
+        float[] dst = new float[offset + MatVec.packedSize(k, n)];
+        MatVec.pack(w, k, n, dst, offset);
+        return dst;
+    }
+
+    @Test
+    void eachEpilogueMatchesAPlainLoop() {
+        Rng rng = new Rng(7);
+        for (int k : INNER) {
+            for (int n : COLS) {
+                float[] w = random(rng, n * k), x = random(rng, k), bias = random(rng, n), old = random(rng, n);
+                float[] p = packed(w, k, n, 3);
+                for (MatVec.Then then : MatVec.Then.values()) {
+                    for (float[] b : new float[][] {null, bias}) {
+                        float[] out = old.clone();
+                        MatVec.apply(x, 0, p, 3, b, out, 0, k, n, then);
+                        for (int j = 0; j < n; j++) {
+                            double s = b == null ? 0 : b[j];
+                            for (int q = 0; q < k; q++) s += (double) x[q] * w[j * k + q];
+                            double expected = switch (then) {
+                                case STORE -> s;
+                                case RELU -> Math.max(s, 0);
+                                case ADD -> old[j] + s;
+                            };
+                            assertEquals(expected, out[j], 1e-5 * k + 1e-5, k + " x " + n + " " + then + " bias " + (b != null) + " column " + j);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void givesBitForBitWhatTheTransposedVectorProductGives() {
+        Rng rng = new Rng(8);
+        for (int k : INNER) {
+            for (int n : COLS) {
+                float[] w = random(rng, n * k), x = random(rng, k), bias = random(rng, n), old = random(rng, n);
+                float[] wt = new float[k * n];
+                MatMul.transpose(w, wt, n, k);
+                float[] h = new float[n];
+                MatMul.vecMat(x, wt, bias, h, k, n);
+                float[] p = packed(w, k, n, 0);
+                float[] out = new float[n];
+                MatVec.apply(x, 0, p, 0, bias, out, 0, k, n, MatVec.Then.STORE);
+                assertArrayEquals(h, out, k + " x " + n);
+                float[] relu = new float[n], added = old.clone(), expectedRelu = new float[n], expectedAdded = old.clone();
+                for (int j = 0; j < n; j++) {
+                    expectedRelu[j] = Math.max(h[j], 0f);
+                    expectedAdded[j] += h[j];
+                }
+                MatVec.apply(x, 0, p, 0, bias, relu, 0, k, n, MatVec.Then.RELU);
+                MatVec.apply(x, 0, p, 0, bias, added, 0, k, n, MatVec.Then.ADD);
+                assertArrayEquals(expectedRelu, relu, "relu " + k + " x " + n);
+                assertArrayEquals(expectedAdded, added, "add " + k + " x " + n);
+            }
+        }
+    }
+
+    @Test
+    void severalRowsGiveBitForBitWhatOneRowAtATimeGives() {
+        Rng rng = new Rng(9);
+        for (int rows : new int[] {1, 3, 4, 5, 8, 13, 16}) {
+            for (int k : INNER) {
+                for (int n : COLS) {
+                    float[] w = random(rng, n * k), x = random(rng, rows * k), bias = random(rng, n), start = random(rng, rows * n);
+                    float[] p = packed(w, k, n, 5);
+                    for (MatVec.Then then : MatVec.Then.values()) {
+                        float[] together = start.clone(), alone = start.clone();
+                        int r0 = rows > 4 ? 1 : 0; // a range that does not start at row 0
+                        MatVec.applyRows(x, p, 5, bias, together, r0, rows, k, n, then);
+                        for (int r = r0; r < rows; r++) MatVec.apply(x, r * k, p, 5, bias, alone, r * n, k, n, then);
+                        assertArrayEquals(alone, together, rows + " rows, " + k + " x " + n + " " + then);
+                    }
+                }
+            }
+        }
+    }
+}
