@@ -6,12 +6,19 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link Elementwise} with the Vector API; loaded only when the module is present. The column sums keep
- * four vectors of sums in registers while they go down the rows, so each row costs four loads and adds
- * instead of loading and storing the sums again.
+ * four vectors of sums in registers while they go down a chunk of rows, so each row costs four loads and
+ * adds instead of loading and storing the sums again.
  */
 final class SimdElementwise {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+
+    /**
+     * Rows per sweep of the column sums: the sums go back to memory after each chunk of rows (and on, in the
+     * same order), so that a sweep down one group of columns reads rows still in the cache, not a whole
+     * matrix that is not.
+     */
+    private static final int ROW_CHUNK = 16;
 
     private SimdElementwise() {}
 
@@ -34,11 +41,18 @@ final class SimdElementwise {
     }
 
     static void columnSums(float[] m, int rows, int n, float[] out, boolean accumulate) {
+        for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+            columnSums(m, r0, Math.min(rows, r0 + ROW_CHUNK), n, out, accumulate || r0 > 0);
+        }
+    }
+
+    /** Rows [r0, r1): each column's sum goes on from out (or from 0), one row after the other. */
+    private static void columnSums(float[] m, int r0, int r1, int n, float[] out, boolean accumulate) {
         int j = 0;
         for (; j + 4 * L <= n; j += 4 * L) {
             FloatVector s0 = start(out, j, accumulate), s1 = start(out, j + L, accumulate);
             FloatVector s2 = start(out, j + 2 * L, accumulate), s3 = start(out, j + 3 * L, accumulate);
-            for (int r = 0, o = j; r < rows; r++, o += n) {
+            for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) {
                 s0 = s0.add(FloatVector.fromArray(S, m, o));
                 s1 = s1.add(FloatVector.fromArray(S, m, o + L));
                 s2 = s2.add(FloatVector.fromArray(S, m, o + 2 * L));
@@ -51,12 +65,12 @@ final class SimdElementwise {
         }
         for (; j + L <= n; j += L) {
             FloatVector s0 = start(out, j, accumulate);
-            for (int r = 0, o = j; r < rows; r++, o += n) s0 = s0.add(FloatVector.fromArray(S, m, o));
+            for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) s0 = s0.add(FloatVector.fromArray(S, m, o));
             s0.intoArray(out, j);
         }
         for (; j < n; j++) {
             float s = accumulate ? out[j] : 0f;
-            for (int r = 0; r < rows; r++) s += m[r * n + j];
+            for (int r = r0; r < r1; r++) s += m[r * n + j];
             out[j] = s;
         }
     }
@@ -68,11 +82,17 @@ final class SimdElementwise {
             for (; i < size; i++) dy[i] = y[i] > 0f ? dy[i] : 0f;
             return;
         }
+        for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+            reluBackwardInPlace(y, dy, r0, Math.min(rows, r0 + ROW_CHUNK), n, dBias, accumulate || r0 > 0);
+        }
+    }
+
+    private static void reluBackwardInPlace(float[] y, float[] dy, int r0, int r1, int n, float[] dBias, boolean accumulate) {
         int j = 0;
         for (; j + 4 * L <= n; j += 4 * L) {
             FloatVector s0 = start(dBias, j, accumulate), s1 = start(dBias, j + L, accumulate);
             FloatVector s2 = start(dBias, j + 2 * L, accumulate), s3 = start(dBias, j + 3 * L, accumulate);
-            for (int r = 0, o = j; r < rows; r++, o += n) {
+            for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) {
                 FloatVector g0 = maskedLoad(y, dy, o), g1 = maskedLoad(y, dy, o + L);
                 FloatVector g2 = maskedLoad(y, dy, o + 2 * L), g3 = maskedLoad(y, dy, o + 3 * L);
                 g0.intoArray(dy, o);
@@ -91,7 +111,7 @@ final class SimdElementwise {
         }
         for (; j + L <= n; j += L) {
             FloatVector s0 = start(dBias, j, accumulate);
-            for (int r = 0, o = j; r < rows; r++, o += n) {
+            for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) {
                 FloatVector g = maskedLoad(y, dy, o);
                 g.intoArray(dy, o);
                 s0 = s0.add(g);
@@ -100,7 +120,7 @@ final class SimdElementwise {
         }
         for (; j < n; j++) {
             float s = accumulate ? dBias[j] : 0f;
-            for (int r = 0; r < rows; r++) {
+            for (int r = r0; r < r1; r++) {
                 int o = r * n + j;
                 float g = y[o] > 0f ? dy[o] : 0f;
                 dy[o] = g;
