@@ -88,6 +88,20 @@ public final class BufferPool {
         if (pool != null && a != null && pool.lent.containsKey(a) && pool.lent.get(a) == owner) pool.keep(a);
     }
 
+    /** Records that a lent scratch array (a gradient) now belongs to owner as its gradient. */
+    static void handOver(float[] grad, Tensor owner) {
+        BufferPool pool = ACTIVE.get();
+        if (pool != null && pool.lent.containsKey(grad)) pool.lent.put(grad, owner);
+    }
+
+    /** Takes back tensor t's gradient array once its backward function has run, unless another tensor adopted it. */
+    static void giveBackGrad(float[] grad, Tensor t) {
+        BufferPool pool = ACTIVE.get();
+        if (pool == null || grad == null || !pool.lent.containsKey(grad)) return;
+        Tensor owner = pool.lent.get(grad);
+        if (owner == null || owner == t) pool.keep(grad);
+    }
+
     /** Takes back a scratch array that no tensor owns (a gradient, saved attention weights, a dropout mask). */
     static void giveBack(float[] a) {
         giveBack(a, null);

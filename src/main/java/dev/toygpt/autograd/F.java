@@ -4,6 +4,7 @@ import dev.toygpt.kernels.Activations;
 import dev.toygpt.kernels.Attention;
 import dev.toygpt.kernels.CrossEntropy;
 import dev.toygpt.kernels.Dropout;
+import dev.toygpt.kernels.Elementwise;
 import dev.toygpt.kernels.FlashAttention;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatMul;
@@ -56,8 +57,13 @@ public final class F {
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         float[] y = linearValues(x, weight, bias);
         int rows = x.size() / weight.dim(1);
-        return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias},
-                dy -> linearBackward(x, weight, bias, dy, rows, weight.dim(1), weight.dim(0)));
+        return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias}, dy -> {
+            if (bias != null && bias.requiresGrad()) {
+                boolean add = bias.hasGrad();
+                Elementwise.columnSums(dy, rows, weight.dim(0), gradOf(bias, add), add);
+            }
+            linearBackward(x, weight, dy, rows, weight.dim(1), weight.dim(0));
+        });
     }
 
     /**
@@ -69,10 +75,11 @@ public final class F {
         Activations.leakyRelu(y, y, 0f);
         int rows = x.size() / weight.dim(1);
         return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias}, dy -> {
-            float[] dBeforeRelu = BufferPool.zeros(dy.length);
-            Activations.leakyReluBackward(y, dy, dBeforeRelu, 0f); // y > 0 exactly where the input was
-            linearBackward(x, weight, bias, dBeforeRelu, rows, weight.dim(1), weight.dim(0));
-            BufferPool.giveBack(dBeforeRelu);
+            // dy is this result's own gradient, read by nobody after this: ReLU's backward pass overwrites it
+            // (y > 0 exactly where the input was), and the bias's gradient is summed in the same pass
+            boolean biasGrad = bias != null && bias.requiresGrad(), add = biasGrad && bias.hasGrad();
+            Activations.reluBackwardInPlace(y, dy, rows, weight.dim(0), biasGrad ? gradOf(bias, add) : null, add);
+            linearBackward(x, weight, dy, rows, weight.dim(1), weight.dim(0));
         });
     }
 
@@ -93,10 +100,35 @@ public final class F {
         return shape;
     }
 
-    private static void linearBackward(Tensor x, Tensor weight, Tensor bias, float[] dy, int rows, int in, int outF) {
-        if (x.requiresGrad()) MatMul.matmul(dy, weight.data(), x.gradForUpdate(), rows, outF, in, true);
-        if (weight.requiresGrad()) MatMul.matmulTransA(dy, x.data(), weight.gradForUpdate(), outF, rows, in, true);
-        if (bias != null && bias.requiresGrad()) MatMul.sumRows(dy, bias.gradForUpdate(), rows, outF);
+    /** dx (+)= dy W and dW (+)= dyᵀ x; the bias's gradient is the caller's. */
+    private static void linearBackward(Tensor x, Tensor weight, float[] dy, int rows, int in, int outF) {
+        if (x.requiresGrad()) {
+            boolean add = x.hasGrad();
+            MatMul.matmul(dy, weight.data(), gradOf(x, add), rows, outF, in, add);
+        }
+        if (weight.requiresGrad()) {
+            boolean add = weight.hasGrad();
+            MatMul.matmulTransA(dy, x.data(), gradOf(weight, add), outF, rows, in, add);
+        }
+    }
+
+    /**
+     * t's gradient for an operation that computes all of d loss / d t: the array to add into when a gradient
+     * has already arrived (add), else a fresh array that the operation writes whole (no zero-fill first).
+     */
+    private static float[] gradOf(Tensor t, boolean add) {
+        return add ? t.gradForUpdate() : t.gradForOverwrite();
+    }
+
+    /** Sends d, a result's gradient, unchanged to t (of the same size): t adopts the array if it can. */
+    private static void passGrad(Tensor t, float[] d) {
+        if (!t.adoptGrad(d)) addGrad(t, d);
+    }
+
+    /** Adds d into t's gradient, or copies it there when t has none yet. */
+    private static void addGrad(Tensor t, float[] d) {
+        if (t.hasGrad()) Elementwise.addInto(d, t.gradForUpdate());
+        else System.arraycopy(d, 0, t.gradForOverwrite(), 0, d.length);
     }
 
     /** Matrix product of a(M, K) and b(K, N). */
@@ -122,22 +154,25 @@ public final class F {
         if (!suffix) {
             throw new IllegalArgumentException("add: shape " + Arrays.toString(bs) + " does not broadcast to " + Arrays.toString(as));
         }
-        float[] x = a.data(), y = b.data();
-        float[] out = BufferPool.floats(x.length);
-        int n = y.length;
-        for (int row = 0; row < x.length; row += n) {
-            for (int i = 0; i < n; i++) out[row + i] = x[row + i] + y[i];
-        }
+        float[] out = BufferPool.floats(a.size());
+        Elementwise.addRepeated(a.data(), b.data(), out);
+        int n = b.size(), rows = a.size() / Math.max(1, n);
         Tensor[] ins = {a, b};
         return Tensor.result(out, as, ins, d -> {
+            // d goes to a unchanged: a takes the array itself when it has no gradient yet (the residual
+            // stream's usual case), so most additions cost no pass at all backward
+            boolean taken = false;
             if (a.requiresGrad()) {
-                float[] da = a.gradForUpdate();
-                for (int i = 0; i < d.length; i++) da[i] += d[i];
+                taken = a.adoptGrad(d);
+                if (!taken) addGrad(a, d);
             }
             if (b.requiresGrad()) {
-                float[] db = b.gradForUpdate();
-                for (int row = 0; row < d.length; row += n) {
-                    for (int i = 0; i < n; i++) db[i] += d[row + i];
+                if (n == d.length) {
+                    if (taken) addGrad(b, d); // a copy: d is a's now
+                    else passGrad(b, d);
+                } else {
+                    boolean add = b.hasGrad();
+                    Elementwise.columnSums(d, rows, n, gradOf(b, add), add);
                 }
             }
         });
@@ -342,10 +377,7 @@ public final class F {
             throw new IllegalArgumentException("reshape: " + Arrays.toString(x.shape()) + " has " + x.size() + " elements, not " + Arrays.toString(shape));
         }
         Tensor[] ins = {x};
-        return Tensor.result(x.data(), shape, ins, d -> {
-            float[] dx = x.gradForUpdate();
-            for (int i = 0; i < d.length; i++) dx[i] += d[i];
-        });
+        return Tensor.result(x.data(), shape, ins, d -> passGrad(x, d));
     }
 
     /** Mean cross-entropy of logits (..., V) against integer targets, one per row. */
@@ -361,8 +393,12 @@ public final class F {
         float loss = CrossEntropy.forward(logits.data(), targets, probs, rows, n);
         Tensor[] ins = {logits};
         return Tensor.result(new float[]{loss}, new int[]{1}, ins, dOut -> {
-            CrossEntropy.backward(probs, targets, logits.gradForUpdate(), rows, n, dOut[0]);
-            BufferPool.giveBack(probs);
+            // the gradient is computed where the probabilities are, and becomes the logits' gradient as it is
+            CrossEntropy.gradientInPlace(probs, targets, rows, n, dOut[0]);
+            if (!logits.adoptGrad(probs)) {
+                addGrad(logits, probs);
+                BufferPool.giveBack(probs);
+            }
         });
     }
 

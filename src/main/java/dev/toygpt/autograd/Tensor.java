@@ -114,6 +114,42 @@ public final class Tensor {
         return grad;
     }
 
+    /** True once some operation has sent a gradient to this tensor in the current backward pass. */
+    boolean hasGrad() {
+        return grad != null;
+    }
+
+    /**
+     * The gradient array for an operation that will write the whole of d loss / d this, when no gradient has
+     * arrived yet ({@link #hasGrad()} is false): it comes without being zeroed, so the caller must set every
+     * element. Writing the first gradient instead of adding it to zeros saves a pass over the array.
+     */
+    float[] gradForOverwrite() {
+        if (grad != null) throw new IllegalStateException("this tensor already has a gradient to add to");
+        if (backwardFn != null) {
+            grad = BufferPool.floats(data.length);
+        } else if (spareGrad != null && BufferPool.isLending()) {
+            grad = spareGrad;
+            spareGrad = null;
+        } else {
+            grad = new float[data.length];
+        }
+        return grad;
+    }
+
+    /**
+     * Takes g, the gradient array of a result whose backward function is running, as this tensor's gradient
+     * when none has arrived yet and this is an intermediate result: no copy, no zero-fill (an addition, a
+     * reshape, the loss). Returns false, and takes nothing, otherwise; the caller then adds g itself. The
+     * caller must not write g afterwards: it belongs to this tensor now.
+     */
+    boolean adoptGrad(float[] g) {
+        if (grad != null || backwardFn == null || g.length != data.length) return false;
+        grad = g;
+        BufferPool.handOver(g, this);
+        return true;
+    }
+
     public void zeroGrad() {
         if (grad != null && backwardFn == null) spareGrad = grad;
         grad = null;
@@ -140,8 +176,9 @@ public final class Tensor {
             order.set(i, null);
             if (t.backwardFn == null) continue; // a leaf: its gradient is the result
             if (t.grad != null) t.backwardFn.accumulate(t.grad);
-            // nothing after t in this pass reads t's gradient or result: a buffer pool may reuse them
-            BufferPool.giveBack(t.grad);
+            // nothing after t in this pass reads t's gradient or result: a buffer pool may reuse them (a
+            // gradient that an input adopted is that input's now, and comes back after its backward function)
+            BufferPool.giveBackGrad(t.grad, t);
             if (t != this) BufferPool.giveBack(t.data, t);
             t.backwardFn = null;
             t.inputs = null;

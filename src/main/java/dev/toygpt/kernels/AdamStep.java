@@ -14,8 +14,14 @@ public final class AdamStep {
      */
     public static void update(float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float eps,
                               float stepSize, float bias2Sqrt, float decay, float l2) {
-        int i = MatMul.SIMD ? SimdAdamStep.update(p, g, m, v, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2) : 0;
-        for (; i < p.length; i++) {
+        update(p, g, m, v, 0, p.length, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2);
+    }
+
+    /** The same update of elements [from, to) only: each element's result does not depend on the range. */
+    public static void update(float[] p, float[] g, float[] m, float[] v, int from, int to, float beta1, float beta2,
+                              float eps, float stepSize, float bias2Sqrt, float decay, float l2) {
+        int i = MatMul.SIMD ? SimdAdamStep.update(p, g, m, v, from, to, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2) : from;
+        for (; i < to; i++) {
             float gi = g[i] + l2 * p[i];
             p[i] *= decay;
             m[i] = beta1 * m[i] + (1 - beta1) * gi;

@@ -2,7 +2,8 @@ package dev.toygpt.kernels;
 
 /**
  * Cross-entropy from logits, fused with the softmax: loss = mean over rows of (logsumexp(row) - row[target]).
- * The gradient is (softmax - one_hot(target)) / rows, so the probabilities are kept from the forward pass.
+ * The gradient is (softmax - one_hot(target)) / rows, so the probabilities are kept from the forward pass
+ * (and the gradient is then computed in their array).
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
@@ -27,13 +28,16 @@ public final class CrossEntropy {
         return (float) (total / rows);
     }
 
-    /** dLogits += scale * (probs - one_hot(targets)) / rows, where scale is d loss. */
-    public static void backward(float[] probs, int[] targets, float[] dLogits, int rows, int n, float scale) {
+    /**
+     * probs becomes scale * (probs - one_hot(targets)) / rows in place, where scale is d loss: d loss / d logits,
+     * in the array the forward pass filled, so the backward pass needs no array of its own.
+     */
+    public static void gradientInPlace(float[] probs, int[] targets, int rows, int n, float scale) {
         float s = scale / rows;
         for (int r = 0; r < rows; r++) {
             int off = r * n;
-            for (int j = 0; j < n; j++) dLogits[off + j] += s * probs[off + j];
-            dLogits[off + targets[r]] -= s;
+            for (int j = 0; j < n; j++) probs[off + j] *= s;
+            probs[off + targets[r]] -= s;
         }
     }
 }

@@ -153,12 +153,4 @@ public final class MatMul {
             }
         }
     }
-
-    /** db(N) += column sums of dy(M,N). */
-    public static void sumRows(float[] dy, float[] db, int m, int n) {
-        for (int i = 0; i < m; i++) {
-            int row = i * n;
-            for (int j = 0; j < n; j++) db[j] += dy[row + j];
-        }
-    }
 }

@@ -11,12 +11,12 @@ final class SimdAdamStep {
 
     private SimdAdamStep() {}
 
-    /** Updates the elements before the last whole vector; returns where the scalar loop goes on. */
-    static int update(float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float eps,
+    /** Updates the elements of [from, to) before the last whole vector; returns where the scalar loop goes on. */
+    static int update(float[] p, float[] g, float[] m, float[] v, int from, int to, float beta1, float beta2, float eps,
                       float stepSize, float bias2Sqrt, float decay, float l2) {
         float oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2;
-        int i = 0;
-        for (; i + L <= p.length; i += L) {
+        int i = from;
+        for (; i + L <= to; i += L) {
             FloatVector pi = FloatVector.fromArray(S, p, i);
             FloatVector gi = FloatVector.fromArray(S, g, i).add(pi.mul(l2));
             pi = pi.mul(decay);

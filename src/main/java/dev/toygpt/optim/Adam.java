@@ -2,6 +2,7 @@ package dev.toygpt.optim;
 
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.kernels.AdamStep;
+import dev.toygpt.kernels.Parallel;
 
 import java.util.HashMap;
 import java.util.List;
@@ -50,15 +51,51 @@ public final class Adam extends Optimizer {
 
     @Override
     protected void update(int index, float[] p, float[] g) {
-        float[] mi = m[index], vi = v[index];
+        update(index, p, g, 0, p.length);
+    }
+
+    /** Elements [from, to) of parameter number index: one pass, SIMD where it can. */
+    private void update(int index, float[] p, float[] g, int from, int to) {
         double bias1 = 1 - Math.pow(beta1, steps);
         double bias2 = 1 - Math.pow(beta2, steps);
         float stepSize = (float) (learningRate / bias1);
         float bias2Sqrt = (float) Math.sqrt(bias2);
         float decay = decoupled ? 1f - learningRate * weightDecay : 1f;
         float l2 = decoupled ? 0f : weightDecay;
-        AdamStep.update(p, g, mi, vi, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2); // one pass, SIMD where it can
+        AdamStep.update(p, g, m[index], v[index], from, to, beta1, beta2, eps, stepSize, bias2Sqrt, decay, l2);
     }
+
+    /**
+     * All parameters as one loop over pieces of at most PIECE elements, shared out between threads: one hand-off
+     * per step instead of one per parameter, and the small parameters (LayerNorms, biases) ride along. Every
+     * element gets the same update whichever thread runs its piece.
+     */
+    @Override
+    protected void updateAll() {
+        int count = 0;
+        for (int i = 0; i < params.size(); i++) {
+            if (params.get(i).grad() != null) count += (params.get(i).size() + PIECE - 1) / PIECE;
+        }
+        int[] pieces = new int[count * 2]; // parameter index, start
+        int n = 0;
+        for (int i = 0; i < params.size(); i++) {
+            if (params.get(i).grad() == null) continue;
+            for (int from = 0; from < params.get(i).size(); from += PIECE) {
+                pieces[n++] = i;
+                pieces[n++] = from;
+            }
+        }
+        Parallel.forRange(count, 16L * PIECE, (start, end) -> {
+            for (int k = start; k < end; k++) {
+                Tensor p = params.get(pieces[2 * k]);
+                int from = pieces[2 * k + 1];
+                update(pieces[2 * k], p.data(), p.grad(), from, Math.min(p.size(), from + PIECE));
+            }
+        });
+    }
+
+    /** Elements per piece of {@link #updateAll}'s loop. */
+    private static final int PIECE = 4096;
 
     @Override
     public Map<String, float[]> state() {

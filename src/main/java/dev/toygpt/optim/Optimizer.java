@@ -22,6 +22,11 @@ public abstract class Optimizer {
     /** Applies one update using each parameter's current gradient (a missing gradient counts as zero). */
     public final void step() {
         steps++;
+        updateAll();
+    }
+
+    /** Updates every parameter that has a gradient, one after the other; a subclass may share the work out. */
+    protected void updateAll() {
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i);
             if (p.grad() != null) update(i, p.data(), p.grad());

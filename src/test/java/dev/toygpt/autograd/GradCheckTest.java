@@ -474,6 +474,30 @@ class GradCheckTest {
     }
 
     @Test
+    void gradientsArrivingFromSeveralUsesInEitherOrder() {
+        // The first gradient to reach an intermediate result is written into a fresh array, or taken over
+        // whole from an addition, a reshape or the loss; the ones after it are added. Uses in both orders.
+        Rng rng = new Rng(42);
+        Tensor x = param(rng, 6, 4), w = scaled(rng, 0.5, 0, 4, 4), b = scaled(rng, 0.5, 0, 4), w2 = scaled(rng, 0.5, 0, 4, 4);
+        int[] targets = {0, 3, 1, 1, 2, 0};
+        checker.assertGradients("several uses", () -> {
+            Tensor h = F.linear(x, w, b);
+            Tensor r = F.linearRelu(h, w2, b);                // the bias used twice
+            Tensor s = F.add(h, r), u = F.add(r, h);          // h first, then second operand
+            Tensor v = F.add(F.reshape(s, 2, 3, 4), F.reshape(u, 2, 3, 4));
+            Tensor out = F.add(F.add(v, F.reshape(h, 2, 3, 4)), b); // and b repeated over rows
+            return F.add(F.reshape(F.crossEntropy(F.reshape(out, 6, 4), targets), 1, 1), F.reshape(F.sum(F.mul(h, h)), 1, 1));
+        }, x, w, b, w2);
+        checker.assertGradients("the loss's logits used again", () -> {
+            Tensor h = F.linear(x, w, b);
+            return F.add(F.sum(F.mul(h, h)), F.crossEntropy(h, targets));
+        }, x, w, b);
+        // a takes the sum's gradient array; b's backward (ReLU's, in place) must not write into a's gradient
+        checker.assertGradients("linear + linearRelu", () -> F.add(F.linear(x, w, null), F.linearRelu(x, w2, b)), x, w, w2, b);
+        checker.assertGradients("x + x + x", () -> F.add(F.add(F.linear(x, w, null), F.linear(x, w, null)), F.linear(x, w, null)), x, w);
+    }
+
+    @Test
     void gradModeOffRecordsNoGraph() {
         Rng rng = new Rng(41);
         Tensor x = param(rng, 2, 3), w = param(rng, 4, 3), b = param(rng, 4);

@@ -81,6 +81,57 @@ class OptimizerTest {
         }
     }
 
+    /**
+     * Adam shares all parameters out between threads in pieces (large parameters cut in several): each element
+     * must still get exactly the kernel's update, with one thread or two, and a parameter without a gradient
+     * none.
+     */
+    @Test
+    void adamOverManyParametersAndThreadsGivesEachElementTheKernelsUpdate() {
+        int saved = dev.toygpt.kernels.Parallel.threads();
+        try {
+            int[] sizes = {5, 9000, 64, 4096, 12289, 1};
+            float[][] results = null;
+            for (int threads = 1; threads <= 2; threads++) {
+                dev.toygpt.kernels.Parallel.setThreads(threads);
+                java.util.Random r = new java.util.Random(11);
+                java.util.List<Tensor> ps = new java.util.ArrayList<>();
+                float[][] start = new float[sizes.length][], grads = new float[sizes.length][];
+                for (int i = 0; i < sizes.length; i++) {
+                    start[i] = new float[sizes[i]];
+                    grads[i] = new float[sizes[i]];
+                    for (int j = 0; j < sizes[i]; j++) {
+                        start[i][j] = (float) r.nextGaussian();
+                        grads[i][j] = (float) r.nextGaussian();
+                    }
+                    ps.add(i == 3 ? Tensor.parameter(start[i].clone(), sizes[i]) : param(start[i], grads[i]));
+                }
+                Adam adam = Adam.adamW(ps, 1e-2f);
+                adam.step();
+                adam.step();
+                float[][] now = new float[sizes.length][];
+                for (int i = 0; i < sizes.length; i++) {
+                    now[i] = ps.get(i).data().clone();
+                    float[] p = start[i].clone(), m = new float[sizes[i]], v = new float[sizes[i]];
+                    if (i != 3) {
+                        for (int step = 1; step <= 2; step++) {
+                            float decay = 1f - 1e-2f * 0.01f;
+                            dev.toygpt.kernels.AdamStep.update(p, grads[i], m, v, 0.9f, 0.999f, 1e-8f,
+                                    (float) (1e-2f / (1 - Math.pow(0.9f, step))), (float) Math.sqrt(1 - Math.pow(0.999f, step)), decay, 0f);
+                        }
+                    }
+                    assertArrayEquals(p, now[i], "parameter " + i + " (" + sizes[i] + " elements), " + threads + " thread(s)");
+                }
+                if (results != null) {
+                    for (int i = 0; i < sizes.length; i++) assertArrayEquals(results[i], now[i], "1 and 2 threads differ");
+                }
+                results = now;
+            }
+        } finally {
+            dev.toygpt.kernels.Parallel.setThreads(saved);
+        }
+    }
+
     @Test
     void adamStateRoundTripsForCheckpoints() {
         Tensor a = param(new float[]{1f, 2f}, new float[]{0.1f, -0.1f});
