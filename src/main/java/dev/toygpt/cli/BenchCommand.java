@@ -28,13 +28,15 @@ import java.util.concurrent.Callable;
         description = {"Time training steps and generation of a GPT preset; prints one JSON line",
                 "with the same keys as the PyTorch reference script, so the two can be compared."})
 final class BenchCommand implements Callable<Integer> {
+    static final double WARMUP_SECONDS = 3, GEN_SECONDS = 1;
+    static final int MAX_WARMUP_STEPS = 2000;
     @Option(names = "--preset", paramLabel = "NAME", defaultValue = "seed", description = "seed, baby or lecture (default ${DEFAULT-VALUE})")
     String preset;
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)")
     Integer threads;
     @Option(names = "--iters", paramLabel = "N", description = "timed training steps (default 50; 5 for lecture, whose steps take seconds)")
     Integer itersOption;
-    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps first, for the JIT (default 10; 1 for lecture)")
+    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps first, for the JIT (default: 10 and then on until 3 s have passed; 1 for lecture)")
     Integer warmupOption;
     @Option(names = "--gen", paramLabel = "N", defaultValue = "0", description = "also generate N tokens from a newline, batch 1 (default ${DEFAULT-VALUE})")
     int gen;
@@ -50,6 +52,9 @@ final class BenchCommand implements Callable<Integer> {
         boolean slowSteps = "lecture".equals(preset);
         int iters = itersOption != null ? itersOption : slowSteps ? 5 : 50;
         int warmup = warmupOption != null ? warmupOption : slowSteps ? 1 : 10;
+        // The JIT keeps compiling for seconds after the first steps; a run of minutes trains at the steady
+        // speed, so by default the warm-up also lasts WARMUP_SECONDS (a given --warmup is taken exactly).
+        double warmupSeconds = warmupOption != null || slowSteps ? 0 : WARMUP_SECONDS;
         if (iters < 1) throw new UserInputException("--iters must be at least 1, got " + iters);
         if (warmup < 0) throw new UserInputException("--warmup must be >= 0, got " + warmup);
         if (gen < 0) throw new UserInputException("--gen must be >= 0, got " + gen);
@@ -66,7 +71,12 @@ final class BenchCommand implements Callable<Integer> {
         model.train(true);
         BufferPool buffers = new BufferPool();
         float loss = 0;
-        for (int i = 0; i < warmup; i++) loss = step(model, optimizer, batches, rng, buffers);
+        long warm0 = System.nanoTime();
+        int warmed = 0;
+        while (warmed < warmup || (warmed < MAX_WARMUP_STEPS && System.nanoTime() - warm0 < warmupSeconds * 1e9)) {
+            loss = step(model, optimizer, batches, rng, buffers);
+            warmed++;
+        }
         var cpuClock = java.lang.management.ManagementFactory.getThreadMXBean();
         long cpu0 = cpuClock.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
@@ -82,6 +92,8 @@ final class BenchCommand implements Callable<Integer> {
         o.put("params", model.parameterCount());
         o.put("threads", Parallel.threads());
         o.put("iters", iters);
+        o.put("warmup_steps", warmed);
+        o.put("warmup_seconds", round((t0 - warm0) / 1e9, 3));
         o.put("seconds", round(seconds, 3));
         o.put("ms_per_iter", round(1000 * seconds / iters, 2));
         o.put("train_tokens_per_s", round(iters * (double) tokens / seconds, 1));
@@ -103,11 +115,16 @@ final class BenchCommand implements Callable<Integer> {
             // as slow plain Java), so that the timing below is the steady speed, like the training steps'.
             long warmEnd = System.nanoTime() + 2_000_000_000L;
             for (int w = 0; w < 100 && System.nanoTime() < warmEnd; w++) generator.generate(start, 500, new Rng(2 + w), null);
+            // One run of a few hundred tokens lasts milliseconds, where any pause of the machine weighs; so the
+            // runs repeat (each from its own seed) for GEN_SECONDS and the rate is all their tokens over all their time.
             long g0 = System.nanoTime();
-            generator.generate(start, gen, new Rng(1), null);
+            int rounds = 0;
+            do generator.generate(start, gen, new Rng(1 + rounds++), null);
+            while (System.nanoTime() - g0 < GEN_SECONDS * 1e9);
             double g = (System.nanoTime() - g0) / 1e9;
             o.put("gen_tokens", gen);
-            o.put("gen_tokens_per_s", round(gen / g, 1));
+            o.put("gen_rounds", rounds);
+            o.put("gen_tokens_per_s", round((double) rounds * gen / g, 1));
         }
         o.put("simd", MatMul.SIMD);
         o.put("jdk", Runtime.version().toString());

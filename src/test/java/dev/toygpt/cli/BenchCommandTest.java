@@ -43,6 +43,7 @@ class BenchCommandTest extends CliTestBase {
         assertEquals(209_729, j.path("params").asInt());
         assertEquals(2, j.path("threads").asInt());
         assertEquals(2, j.path("iters").asInt());
+        assertEquals(0, j.path("warmup_steps").asInt(), "--warmup 0 is taken exactly: " + j);
         assertEquals(Runtime.version().toString(), j.path("jdk").asText());
         // 16 x 32 tokens per step: tokens per second and milliseconds per step describe the same time
         double msPerIter = j.path("ms_per_iter").asDouble(), tokensPerS = j.path("train_tokens_per_s").asDouble();
@@ -63,6 +64,16 @@ class BenchCommandTest extends CliTestBase {
     }
 
     @Test
+    void byDefaultTheWarmUpLastsUntilTheJitHasHadItsSeconds() throws IOException {
+        Path text = tmp.resolve("warm.txt");
+        Files.writeString(text, PLAY, StandardCharsets.UTF_8);
+        JsonNode j = json(run("bench", "--preset", "seed", "--data", text.toString(), "--iters", "1", "--threads", "1", "--json"));
+        int steps = j.path("warmup_steps").asInt();
+        assertTrue(steps >= 10, j.toString());
+        assertTrue(j.path("warmup_seconds").asDouble() >= BenchCommand.WARMUP_SECONDS || steps == BenchCommand.MAX_WARMUP_STEPS, j.toString());
+    }
+
+    @Test
     void generationIsTimedWhenAskedForOnAnyText() throws IOException {
         Path text = tmp.resolve("play.txt");
         Files.writeString(text, PLAY, StandardCharsets.UTF_8);
@@ -70,6 +81,8 @@ class BenchCommandTest extends CliTestBase {
                 "--threads", "1");
         JsonNode j = json(r);
         assertEquals(30, j.path("gen_tokens").asInt());
+        // short runs repeat for a second, so one pause of the machine does not decide the rate
+        assertTrue(j.path("gen_rounds").asInt() > 1, j.toString());
         assertTrue(j.path("gen_tokens_per_s").asDouble() > 0, j.toString());
         assertEquals(1, j.path("threads").asInt());
         // without --json a summary goes to stderr, the JSON line still alone on stdout
