@@ -97,12 +97,7 @@ final class SimdAttention {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
             sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped);
-            if (dq != null) {
-                int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
-                for (int r = 0; r < GROUP; r++) {
-                    for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
-                }
-            }
+            if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
         }
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
@@ -206,12 +201,7 @@ final class SimdAttention {
                 flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, true);
                 flashGradientRow(dw, r * tPad, scores, r * tPad, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
             }
-            if (dq != null) {
-                int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
-                for (int r = 0; r < GROUP; r++) {
-                    for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
-                }
-            }
+            if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
         }
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
@@ -276,6 +266,15 @@ final class SimdAttention {
         float sum = 0f;
         for (int i = 0; i < L; i++) sum += v.lane(i);
         return sum;
+    }
+
+    /** dq rows t0 .. t0+3 += ds rows · k over the first keys positions: whole vectors, then the head's last columns. */
+    private static void addQueryGradients4(float[] ds, int t0, int time, float[] k, int base, int channels, int keys,
+                                           float[] dq, int oOff, int hs) {
+        int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
+        for (int r = 0; r < GROUP; r++) {
+            for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
+        }
     }
 
     private static final float LOG2E = 1.44269504088896341f;
