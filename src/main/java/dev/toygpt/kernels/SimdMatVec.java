@@ -23,6 +23,12 @@ final class SimdMatVec {
     static final int CHUNK = 8 * L;
     /** Rows per register tile of the several-rows product (times two vectors: 8 accumulators). */
     private static final int TILE_ROWS = 4;
+    /**
+     * Per thread: a kernel's sums, stored straight from its registers; the bias and epilogue then run in
+     * {@link #finish}. A method that took the accumulators as vector arguments was sometimes left out of
+     * line by C2, which then boxed every vector (generation ran at half speed in such JVMs).
+     */
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[CHUNK]);
 
     private SimdMatVec() {}
 
@@ -46,26 +52,35 @@ final class SimdMatVec {
 
     /** out(n) (epilogue)= x(k) · packed + bias. */
     static void apply(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int k, int n, MatVec.Then then) {
+        apply(x, xOff, w, wOff, bias, out, outOff, k, n, then, SUMS.get());
+    }
+
+    private static void apply(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int k, int n,
+                              MatVec.Then then, float[] sums) {
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
             int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
             if (n - j0 >= CHUNK) {
-                chunk8(x, xOff, w, base, bias, out, outOff, k, n, j0, then);
+                chunk8(x, xOff, w, base, k, sums);
+                finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
                 continue;
             }
             int v = 0;
-            for (; j0 + v + 4 * L <= n; v += 4 * L) quad(x, xOff, w, base + v, width, bias, out, outOff, k, j0 + v, then);
+            for (; j0 + v + 4 * L <= n; v += 4 * L) {
+                quad(x, xOff, w, base + v, width, k, sums);
+                finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
+            }
             for (; j0 + v + L <= n; v += L) {
                 FloatVector a = FloatVector.zero(S);
                 for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
-                finish(a, bias, out, outOff, j0 + v, then);
+                a.intoArray(sums, 0);
+                finish(sums, 0, L, bias, out, outOff, j0 + v, then);
             }
             for (int j = j0 + v; j < n; j++) column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
         }
     }
 
     /** Four vectors of a narrower last chunk (AVX-512 at seed width): four chains in flight rather than one. */
-    private static void quad(float[] x, int xOff, float[] w, int base, int width, float[] bias, float[] out, int outOff, int k, int j,
-                             MatVec.Then then) {
+    private static void quad(float[] x, int xOff, float[] w, int base, int width, int k, float[] sums) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         for (int p = 0; p < k; p++) {
             FloatVector xp = FloatVector.broadcast(S, x[xOff + p]);
@@ -75,10 +90,10 @@ final class SimdMatVec {
             a2 = FloatVector.fromArray(S, w, row + 2 * L).fma(xp, a2);
             a3 = FloatVector.fromArray(S, w, row + 3 * L).fma(xp, a3);
         }
-        finish(a0, bias, out, outOff, j, then);
-        finish(a1, bias, out, outOff, j + L, then);
-        finish(a2, bias, out, outOff, j + 2 * L, then);
-        finish(a3, bias, out, outOff, j + 3 * L, then);
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
+        a2.intoArray(sums, 2 * L);
+        a3.intoArray(sums, 3 * L);
     }
 
     /**
@@ -93,8 +108,7 @@ final class SimdMatVec {
         out[outOff + j] = MatVec.then(then, out[outOff + j], sum);
     }
 
-    private static void chunk8(float[] x, int xOff, float[] w, int base, float[] bias, float[] out, int outOff, int k, int n, int j0,
-                               MatVec.Then then) {
+    private static void chunk8(float[] x, int xOff, float[] w, int base, int k, float[] sums) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int p = 0; p < k; p++) {
             FloatVector xp = FloatVector.broadcast(S, x[xOff + p]);
@@ -108,14 +122,14 @@ final class SimdMatVec {
             a6 = FloatVector.fromArray(S, w, row + 6 * L).fma(xp, a6);
             a7 = FloatVector.fromArray(S, w, row + 7 * L).fma(xp, a7);
         }
-        finish(a0, bias, out, outOff, j0, then);
-        finish(a1, bias, out, outOff, j0 + L, then);
-        finish(a2, bias, out, outOff, j0 + 2 * L, then);
-        finish(a3, bias, out, outOff, j0 + 3 * L, then);
-        finish(a4, bias, out, outOff, j0 + 4 * L, then);
-        finish(a5, bias, out, outOff, j0 + 5 * L, then);
-        finish(a6, bias, out, outOff, j0 + 6 * L, then);
-        finish(a7, bias, out, outOff, j0 + 7 * L, then);
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
+        a2.intoArray(sums, 2 * L);
+        a3.intoArray(sums, 3 * L);
+        a4.intoArray(sums, 4 * L);
+        a5.intoArray(sums, 5 * L);
+        a6.intoArray(sums, 6 * L);
+        a7.intoArray(sums, 7 * L);
     }
 
     /**
@@ -124,14 +138,21 @@ final class SimdMatVec {
      * once and then from the L1/L2 cache for every tile of rows.
      */
     static void applyRows(float[] x, float[] w, int wOff, float[] bias, float[] out, int r0, int r1, int k, int n, MatVec.Then then) {
+        float[] sums = SUMS.get();
         int tiled = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
             int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
             int whole = Math.min(width, n - j0) / L * L; // the chunk's columns in whole vectors
             for (int r = r0; r < tiled; r += TILE_ROWS) {
                 int v = 0;
-                for (; v + 2 * L <= whole; v += 2 * L) tile4x2(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
-                if (v < whole) tile4x1(x, r, w, base + v, width, bias, out, k, n, j0 + v, then);
+                for (; v + 2 * L <= whole; v += 2 * L) {
+                    tile4x2(x, r, w, base + v, width, k, sums);
+                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * 2 * L, 2 * L, bias, out, (r + i) * n, j0 + v, then);
+                }
+                if (v < whole) {
+                    tile4x1(x, r, w, base + v, width, k, sums);
+                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * L, L, bias, out, (r + i) * n, j0 + v, then);
+                }
             }
         }
         if (n % L != 0) { // the last columns, short of a whole vector, all in the last chunk
@@ -140,11 +161,11 @@ final class SimdMatVec {
                 for (int j = n / L * L; j < n; j++) column(x, r * k, w, base + j - j0, width, bias, out, r * n, k, j, then);
             }
         }
-        for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, r * n, k, n, then);
+        for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, r * n, k, n, then, sums);
     }
 
-    private static void tile4x2(float[] x, int r, float[] w, int base, int width, float[] bias, float[] out, int k, int n, int j,
-                                MatVec.Then then) {
+    /** Sums of rows r .. r+3 over two vectors of columns, into sums: row i at i * 2L. */
+    private static void tile4x2(float[] x, int r, float[] w, int base, int width, int k, float[] sums) {
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         int x0 = r * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int p = 0; p < k; p++) {
@@ -163,18 +184,18 @@ final class SimdMatVec {
             a30 = w0.fma(b, a30);
             a31 = w1.fma(b, a31);
         }
-        finish(a00, bias, out, r * n, j, then);
-        finish(a01, bias, out, r * n, j + L, then);
-        finish(a10, bias, out, (r + 1) * n, j, then);
-        finish(a11, bias, out, (r + 1) * n, j + L, then);
-        finish(a20, bias, out, (r + 2) * n, j, then);
-        finish(a21, bias, out, (r + 2) * n, j + L, then);
-        finish(a30, bias, out, (r + 3) * n, j, then);
-        finish(a31, bias, out, (r + 3) * n, j + L, then);
+        a00.intoArray(sums, 0);
+        a01.intoArray(sums, L);
+        a10.intoArray(sums, 2 * L);
+        a11.intoArray(sums, 3 * L);
+        a20.intoArray(sums, 4 * L);
+        a21.intoArray(sums, 5 * L);
+        a30.intoArray(sums, 6 * L);
+        a31.intoArray(sums, 7 * L);
     }
 
-    private static void tile4x1(float[] x, int r, float[] w, int base, int width, float[] bias, float[] out, int k, int n, int j,
-                                MatVec.Then then) {
+    /** Sums of rows r .. r+3 over one vector of columns, into sums: row i at i * L. */
+    private static void tile4x1(float[] x, int r, float[] w, int base, int width, int k, float[] sums) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         int x0 = r * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int p = 0; p < k; p++) {
@@ -184,17 +205,20 @@ final class SimdMatVec {
             a2 = w0.fma(FloatVector.broadcast(S, x[x2 + p]), a2);
             a3 = w0.fma(FloatVector.broadcast(S, x[x3 + p]), a3);
         }
-        finish(a0, bias, out, r * n, j, then);
-        finish(a1, bias, out, (r + 1) * n, j, then);
-        finish(a2, bias, out, (r + 2) * n, j, then);
-        finish(a3, bias, out, (r + 3) * n, j, then);
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
+        a2.intoArray(sums, 2 * L);
+        a3.intoArray(sums, 3 * L);
     }
 
-    /** Writes columns j .. j+L of one output row: (sum + bias), then the epilogue. */
-    private static void finish(FloatVector sum, float[] bias, float[] out, int outOff, int j, MatVec.Then then) {
-        FloatVector r = bias == null ? sum : sum.add(FloatVector.fromArray(S, bias, j));
-        if (then == MatVec.Then.RELU) r = r.max(0f);
-        else if (then == MatVec.Then.ADD) r = FloatVector.fromArray(S, out, outOff + j).add(r);
-        r.intoArray(out, outOff + j);
+    /** Writes columns j .. j+width of one output row from sums[off ..]: (sum + bias), then the epilogue. */
+    private static void finish(float[] sums, int off, int width, float[] bias, float[] out, int outOff, int j, MatVec.Then then) {
+        for (int v = 0; v < width; v += L) {
+            FloatVector r = FloatVector.fromArray(S, sums, off + v);
+            if (bias != null) r = r.add(FloatVector.fromArray(S, bias, j + v));
+            if (then == MatVec.Then.RELU) r = r.max(0f);
+            else if (then == MatVec.Then.ADD) r = FloatVector.fromArray(S, out, outOff + j + v).add(r);
+            r.intoArray(out, outOff + j + v);
+        }
     }
 }
