@@ -250,6 +250,7 @@ final class TrainCommand implements Callable<Integer> {
             } else {
                 err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
             }
+            err.println(describeTime(result.time(), settings.batchSize() * config.blockSize()));
             if (interrupted) err.printf("continue with: ./toygpt train --out %s --resume%n", out);
         } catch (RuntimeException | java.io.IOException e) {
             try {
@@ -278,6 +279,14 @@ final class TrainCommand implements Callable<Integer> {
             ServeCommand.awaitCtrlC(server);
         }
         return 0;
+    }
+
+    /** One line on where the session's time went, e.g. "time: 58.1 s training 1,210 steps (16,000 tokens/s), ...". */
+    static String describeTime(Trainer.TimeSpent t, int tokensPerStep) {
+        return String.format(Locale.ROOT, "time: %.1f s training %,d steps (%,.0f tokens/s), %.1f s estimating losses,"
+                        + " %.1f s saving checkpoints, %.1f s on progress and charts",
+                t.stepSeconds(), t.steps(), t.steps() * (double) tokensPerStep / Math.max(t.stepSeconds(), 1e-9),
+                t.evalSeconds(), t.saveSeconds(), t.listenerSeconds());
     }
 
     private void refuseExistingRun(RunDirectory run) {

@@ -38,8 +38,20 @@ public final class Trainer {
         default void saved(long step, Path checkpoint) {}
     }
 
-    /** How a run ended. */
-    public record Result(long steps, long evaluatedStep, double trainLoss, double valLoss, double bestValLoss, String stopReason) {}
+    /** How a run ended, and where its time went. */
+    public record Result(long steps, long evaluatedStep, double trainLoss, double valLoss, double bestValLoss, String stopReason,
+                         TimeSpent time) {}
+
+    /**
+     * Where this session's wall-clock time went, in seconds: training steps (forward, backward, optimizer),
+     * loss estimates, checkpoint saves, and the listeners (progress, charts). A time-limited run shows here what
+     * its minute was spent on besides learning.
+     */
+    public record TimeSpent(long steps, double stepSeconds, double evalSeconds, double saveSeconds, double listenerSeconds) {
+        public double totalSeconds() {
+            return stepSeconds + evalSeconds + saveSeconds + listenerSeconds;
+        }
+    }
 
     /** The loss stopped being a finite number: training cannot go on. */
     public static final class DivergedException extends RuntimeException {
@@ -149,6 +161,8 @@ public final class Trainer {
         double elapsedBefore = state.elapsedSeconds();
         int tokensPerStep = settings.batchSize() * model.config().blockSize();
         String reason = "finished " + settings.maxIters() + " steps";
+        long firstStep = step;
+        long stepNanos = 0, evalNanos = 0, saveNanos = 0, listenerNanos = 0;
         listener.started(step, settings.maxIters());
         model.train(true);
         while (true) {
@@ -166,7 +180,9 @@ public final class Trainer {
                 // Inside a time-limited run the evaluations on the way cost training time, so they take a tenth
                 // of the batches (enough for the chart and the best checkpoint); the final one takes them all.
                 int evalBatches = settings.timeLimitSeconds() > 0 && !done ? Math.max(1, settings.evalIters() / 10) : settings.evalIters();
+                long evalStart = System.nanoTime();
                 double[] losses = estimateLoss(evalBatches);
+                evalNanos += System.nanoTime() - evalStart;
                 lastTrain = losses[0];
                 lastVal = losses[1];
                 if (!Double.isFinite(lastTrain) || !Double.isFinite(lastVal)) {
@@ -185,11 +201,15 @@ public final class Trainer {
                 } catch (IOException e) {
                     throw saveFailed("the losses of step " + step, e, 0);
                 }
+                long listenerStart = System.nanoTime();
                 listener.evaluated(step, lastTrain, lastVal, isBest);
+                listenerNanos += System.nanoTime() - listenerStart;
                 if (step > 0) {
+                    long saveStart = System.nanoTime();
                     state = snapshot(step, evaluatedStep, best, bestStep, elapsed);
                     save(step, bestStep == step);
                     savedStep = step;
+                    saveNanos += System.nanoTime() - saveStart;
                 }
             }
             if (done) {
@@ -211,16 +231,21 @@ public final class Trainer {
             if (settings.gradClip() > 0) GradClip.clipGradNorm(model.parameters(), settings.gradClip());
             optimizer.step();
             step++;
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            listener.stepped(step, loss.item(), lr, tokensPerStep / Math.max(seconds, 1e-9));
+            long t1 = System.nanoTime();
+            stepNanos += t1 - t0;
+            listener.stepped(step, loss.item(), lr, tokensPerStep / Math.max((t1 - t0) / 1e9, 1e-9));
+            listenerNanos += System.nanoTime() - t1;
         }
         double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;
         if (step != savedStep && step > 0) {
+            long saveStart = System.nanoTime();
             state = snapshot(step, evaluatedStep, best, bestStep, elapsed);
             save(step, bestStep == step);
+            saveNanos += System.nanoTime() - saveStart;
         }
         model.train(false);
-        return new Result(step, evaluatedStep, lastTrain, lastVal, best, reason);
+        var time = new TimeSpent(step - firstStep, stepNanos / 1e9, evalNanos / 1e9, saveNanos / 1e9, listenerNanos / 1e9);
+        return new Result(step, evaluatedStep, lastTrain, lastVal, best, reason, time);
     }
 
     private TrainingState snapshot(long step, long evaluatedStep, double best, long bestStep, double elapsed) {

@@ -103,8 +103,20 @@ class TrainCommandTest {
     @Test
     void aTimeLimitBringsTheScheduleThatDecaysOverIt() throws IOException {
         Path data = TinyRuns.writeText(tmp);
+        long start = System.nanoTime();
         Cli.Result limited = Cli.trainTiny(data, tmp.resolve("limited"), 1_000_000, "--time-limit", "2s", "--sample-tokens", "0");
+        double wall = (System.nanoTime() - start) / 1e9;
         assertTrue(limited.err().contains("time limit reached"), limited.toString());
+        // the closing line says where the time went: its steps are the run's, and its parts fit in the wall time
+        var reached = java.util.regex.Pattern.compile("time limit reached after ([0-9,]+) steps").matcher(limited.err());
+        var time = java.util.regex.Pattern.compile("time: ([0-9.]+) s training ([0-9,]+) steps \\([0-9,]+ tokens/s\\), ([0-9.]+) s estimating losses,"
+                + " ([0-9.]+) s saving checkpoints, ([0-9.]+) s on progress and charts").matcher(limited.err());
+        assertTrue(reached.find() && time.find(), limited.err());
+        assertEquals(reached.group(1), time.group(2));
+        double training = Double.parseDouble(time.group(1));
+        double parts = training + Double.parseDouble(time.group(3)) + Double.parseDouble(time.group(4)) + Double.parseDouble(time.group(5));
+        assertTrue(training > 0 && training <= 2.5, "the steps fit in the 2 s limit: " + time.group());
+        assertTrue(parts <= wall, "the parts (" + parts + " s) fit in the command's " + wall + " s");
         var settings = Checkpoint.readSettings(new RunDirectory(tmp.resolve("limited")).last());
         assertEquals("time", settings.schedule());
         assertEquals(2.0, settings.timeLimitSeconds());
