@@ -347,31 +347,41 @@ final class SimdAttention {
     }
 
     /**
-     * {@link #weightedSum4} over the vector columns [0, width) of x and y (width a multiple of L): two columns
-     * at a time where it can, so that eight independent chains of FMAs are in flight instead of four (four
-     * cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still adds
+     * {@link #set4} or {@link #add4} over the vector columns [0, width) of x and y (width a multiple of L): two
+     * columns at a time where it can, so that eight independent chains of FMAs are in flight instead of four
+     * (four cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still adds
      * its terms in the same order, so the results do not change. Returns width.
+     *
+     * <p>Setting and adding are separate leaf methods, each storing its own registers with no branch and no
+     * vector argument: with one method taking a flag, C2 compiled it first for the forward pass's stores only,
+     * and after the backward pass's first add the recompiled method sometimes (one JVM in two, lecture preset,
+     * JDK 17) ran the Vector API's plain Java FMAs, allocating arrays: attention then took 40% of the step.
      */
     private static int sweep4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
                               float[] y, int yOff, int yRow, float scale, boolean accumulate, int width) {
         int j = 0;
-        for (; j + 2 * L <= width; j += 2 * L) {
-            weightedSum4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale, accumulate);
+        if (accumulate) {
+            for (; j + 2 * L <= width; j += 2 * L) add4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+            if (j < width) add4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        } else {
+            for (; j + 2 * L <= width; j += 2 * L) set4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
+            if (j < width) set4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
         }
-        if (j < width) weightedSum4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale, accumulate);
         return width;
     }
 
-    /** {@link #weightedSum4} for the two adjacent vectors at xOff and xOff + L (and yOff, yOff + L). */
-    private static void weightedSum4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
-                                       float[] y, int yOff, int yRow, float scale, boolean accumulate) {
+    /**
+     * Four weighted sums of the same two adjacent vectors (at xOff and xOff + L): for r < 4,
+     * y[yOff + r * yRow ...+ 2L) = scale * sum over i < n of coef[c + r * cRow + i * cStep] * x[xOff + i * xStep ...+ 2L).
+     * Each vector of x is loaded once for all four sums; scale 1 multiplies exactly.
+     */
+    private static void set4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow, float scale) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
         for (int i = 0; i < n; i++) {
-            int xi = xOff + i * xStep;
-            FloatVector xa = FloatVector.fromArray(S, x, xi);
-            FloatVector xb = FloatVector.fromArray(S, x, xi + L);
-            int ci = c + i * cStep;
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
             FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
             a0 = xa.fma(c0, a0);
             b0 = xb.fma(c0, b0);
@@ -385,38 +395,50 @@ final class SimdAttention {
             a3 = xa.fma(c3, a3);
             b3 = xb.fma(c3, b3);
         }
-        store4(a0, a1, a2, a3, y, yOff, yRow, scale, accumulate);
-        store4(b0, b1, b2, b3, y, yOff + L, yRow, scale, accumulate);
+        a0.mul(scale).intoArray(y, yOff);
+        a1.mul(scale).intoArray(y, yOff + yRow);
+        a2.mul(scale).intoArray(y, yOff + 2 * yRow);
+        a3.mul(scale).intoArray(y, yOff + 3 * yRow);
+        b0.mul(scale).intoArray(y, yOff + L);
+        b1.mul(scale).intoArray(y, yOff + L + yRow);
+        b2.mul(scale).intoArray(y, yOff + L + 2 * yRow);
+        b3.mul(scale).intoArray(y, yOff + L + 3 * yRow);
     }
 
-    /** y rows r < 4 at yOff + r * yRow (+)= scale * a_r. */
-    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] y, int yOff, int yRow,
-                               float scale, boolean accumulate) {
-        if (scale != 1f) {
-            a0 = a0.mul(scale);
-            a1 = a1.mul(scale);
-            a2 = a2.mul(scale);
-            a3 = a3.mul(scale);
+    /** {@link #set4x2} that adds the sums to y instead (sum + y, as before). */
+    private static void add4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0);
+            b0 = xb.fma(c0, b0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1);
+            b1 = xb.fma(c1, b1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2);
+            b2 = xb.fma(c2, b2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3);
+            b3 = xb.fma(c3, b3);
         }
-        if (accumulate) {
-            a0 = a0.add(FloatVector.fromArray(S, y, yOff));
-            a1 = a1.add(FloatVector.fromArray(S, y, yOff + yRow));
-            a2 = a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow));
-            a3 = a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow));
-        }
-        a0.intoArray(y, yOff);
-        a1.intoArray(y, yOff + yRow);
-        a2.intoArray(y, yOff + 2 * yRow);
-        a3.intoArray(y, yOff + 3 * yRow);
+        a0.add(FloatVector.fromArray(S, y, yOff)).intoArray(y, yOff);
+        a1.add(FloatVector.fromArray(S, y, yOff + yRow)).intoArray(y, yOff + yRow);
+        a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow)).intoArray(y, yOff + 2 * yRow);
+        a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow)).intoArray(y, yOff + 3 * yRow);
+        b0.add(FloatVector.fromArray(S, y, yOff + L)).intoArray(y, yOff + L);
+        b1.add(FloatVector.fromArray(S, y, yOff + L + yRow)).intoArray(y, yOff + L + yRow);
+        b2.add(FloatVector.fromArray(S, y, yOff + L + 2 * yRow)).intoArray(y, yOff + L + 2 * yRow);
+        b3.add(FloatVector.fromArray(S, y, yOff + L + 3 * yRow)).intoArray(y, yOff + L + 3 * yRow);
     }
 
-    /**
-     * Four weighted sums of the same vectors: for r < 4, y[yOff + r * yRow ...+ L) (+)= scale * sum over i < n
-     * of coef[c + r * cRow + i * cStep] * x[xOff + i * xStep ...+ L). Each vector of x is loaded once for all
-     * four, and the four sums are independent chains of FMAs.
-     */
-    private static void weightedSum4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
-                                     float[] y, int yOff, int yRow, float scale, boolean accumulate) {
+    /** {@link #set4x2} for one vector column. */
+    private static void set4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                             float[] y, int yOff, int yRow, float scale) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         for (int i = 0; i < n; i++) {
             FloatVector xi = FloatVector.fromArray(S, x, xOff + i * xStep);
@@ -426,7 +448,28 @@ final class SimdAttention {
             a2 = xi.fma(FloatVector.broadcast(S, coef[ci + 2 * cRow]), a2);
             a3 = xi.fma(FloatVector.broadcast(S, coef[ci + 3 * cRow]), a3);
         }
-        store4(a0, a1, a2, a3, y, yOff, yRow, scale, accumulate);
+        a0.mul(scale).intoArray(y, yOff);
+        a1.mul(scale).intoArray(y, yOff + yRow);
+        a2.mul(scale).intoArray(y, yOff + 2 * yRow);
+        a3.mul(scale).intoArray(y, yOff + 3 * yRow);
+    }
+
+    /** {@link #add4x2} for one vector column. */
+    private static void add4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                             float[] y, int yOff, int yRow) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            FloatVector xi = FloatVector.fromArray(S, x, xOff + i * xStep);
+            int ci = c + i * cStep;
+            a0 = xi.fma(FloatVector.broadcast(S, coef[ci]), a0);
+            a1 = xi.fma(FloatVector.broadcast(S, coef[ci + cRow]), a1);
+            a2 = xi.fma(FloatVector.broadcast(S, coef[ci + 2 * cRow]), a2);
+            a3 = xi.fma(FloatVector.broadcast(S, coef[ci + 3 * cRow]), a3);
+        }
+        a0.add(FloatVector.fromArray(S, y, yOff)).intoArray(y, yOff);
+        a1.add(FloatVector.fromArray(S, y, yOff + yRow)).intoArray(y, yOff + yRow);
+        a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow)).intoArray(y, yOff + 2 * yRow);
+        a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow)).intoArray(y, yOff + 3 * yRow);
     }
 
     /** y[yOff + d] += sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride + d], for d < hs. */
