@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class SimdAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
+    static final int L = S.length();
 
     private SimdAttention() {}
 
@@ -150,7 +150,7 @@ final class SimdAttention {
      */
     static void flashForwardHead(float[] q, float[] k, float[] v, float[] out, float[] stats, int statsOff, float dropout,
                                  long seed, long maskBase, int base, int time, int channels, int hs, float scale,
-                                 float[] kt, float[] scores) {
+                                 float[] kt, float[] scores, float[] lanes) {
         int tPad = paddedTime(time);
         transposePadded(k, base, channels, hs, time, tPad, kt);
         int t0 = 0;
@@ -159,7 +159,7 @@ final class SimdAttention {
             sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) {
                 int t = t0 + r;
-                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, false);
+                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, lanes);
                 if (dropout != 0f) Dropout.applyRow(scores, r * tPad, t + 1, dropout, seed, maskBase + (long) t * time);
             }
             int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
@@ -170,7 +170,7 @@ final class SimdAttention {
         for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
-            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, false);
+            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, lanes);
             if (dropout != 0f) Dropout.applyRow(scores, 0, t + 1, dropout, seed, maskBase + (long) t * time);
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1).intoArray(out, qOff + d0);
@@ -198,7 +198,7 @@ final class SimdAttention {
             sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) {
                 int t = t0 + r;
-                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, true);
+                flashWeightsAgain(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t);
                 flashGradientRow(dw, r * tPad, scores, r * tPad, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
             }
             if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
@@ -206,7 +206,7 @@ final class SimdAttention {
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, oOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
-            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, true);
+            flashWeightsAgain(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t);
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
             flashGradientRow(dw, 0, scores, 0, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
             if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
@@ -227,45 +227,50 @@ final class SimdAttention {
 
     /**
      * Scores x[off ..+ n) to softmax weights in place, zeros up to width (rounded up to whole vectors: the row
-     * must have room for them). The first time (again = false) the row's maximum and 1 / sum go to stats[so],
-     * stats[so + 1] (when stats is not null); again = true takes them from there and gives the same weights bit
-     * for bit, as long as the scores are the same.
+     * must have room for them); the row's maximum and 1 / sum go to stats[so], stats[so + 1] (when stats is not
+     * null) for {@link #flashWeightsAgain}. lanes: L floats of scratch.
+     *
+     * <p>Forward and backward have a method each, and exp is the only vector call: one method with a flag was
+     * compiled first for the forward pass alone, deoptimised at the first backward pass, and once recompiled
+     * sometimes left exp and the lane sum out of line, boxing their vectors.
      */
-    private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, boolean again) {
+    private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, float[] lanes) {
         int end = off + n;
-        float max, inv;
-        if (again) {
-            max = stats[so];
-            inv = stats[so + 1];
-            for (int j = off; j < end; j += L) {
-                exp(FloatVector.fromArray(S, x, j).sub(max)).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
-            }
-        } else {
-            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, S.indexInRange(j, end).not()));
-            max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
-            FloatVector sum = FloatVector.zero(S);
-            for (int j = off; j < end; j += L) {
-                FloatVector e = exp(FloatVector.fromArray(S, x, j).sub(max)).blend(0f, S.indexInRange(j, end).not());
-                e.intoArray(x, j);
-                sum = sum.add(e);
-            }
-            inv = 1f / addLanes(sum);
-            if (stats != null) {
-                stats[so] = max;
-                stats[so + 1] = inv;
-            }
-            for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, S.indexInRange(j, end).not()));
+        float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = off; j < end; j += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, x, j).sub(max)).blend(0f, S.indexInRange(j, end).not());
+            e.intoArray(x, j);
+            sum = sum.add(e);
         }
+        // the lanes added in lane order (reduceLanes may add them in another order once compiled)
+        sum.intoArray(lanes, 0);
+        float total = 0f;
+        for (int i = 0; i < L; i++) total += lanes[i];
+        float inv = 1f / total;
+        if (stats != null) {
+            stats[so] = max;
+            stats[so + 1] = inv;
+        }
+        for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
         int zeroFrom = off + paddedTime(n);
         if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
     }
 
-    /** The lanes of v added in lane order (reduceLanes may add them in another order once compiled). */
-    private static float addLanes(FloatVector v) {
-        float sum = 0f;
-        for (int i = 0; i < L; i++) sum += v.lane(i);
-        return sum;
+    /**
+     * {@link #flashWeights} again, from the maximum and 1 / sum it kept in stats[so], stats[so + 1]: the same
+     * weights bit for bit, as long as the scores are the same.
+     */
+    private static void flashWeightsAgain(float[] x, int off, int n, int width, float[] stats, int so) {
+        int end = off + n;
+        float max = stats[so], inv = stats[so + 1];
+        for (int j = off; j < end; j += L) {
+            exp(FloatVector.fromArray(S, x, j).sub(max)).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
+        }
+        int zeroFrom = off + paddedTime(n);
+        if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
     }
 
     /** dq rows t0 .. t0+3 += ds rows · k over the first keys positions: whole vectors, then the head's last columns. */
@@ -312,7 +317,7 @@ final class SimdAttention {
      * {@link #scoreGradientRow} with the weights of query t in w[wOff ..] and its dropout drawn here (into mask):
      * ds row t = w * (dw - sum(dw * w)) * scale, dropped row t = w after dropout, both zero past t. Whole
      * vectors up to paddedTime(t + 1): w is zero there past t, so those lanes add nothing; ds and dropped need
-     * that much room past their last row.
+     * that much room past their last row; mask needs paddedTime(t + 1) + L floats.
      */
     private static void flashGradientRow(float[] dw, int dwOff, float[] w, int wOff, int t, int time, float scale,
                                          float dropout, long seed, long maskBase, float[] ds, float[] dropped, float[] mask) {
@@ -325,7 +330,9 @@ final class SimdAttention {
             g.intoArray(dw, dwOff + j);
             dot = g.fma(FloatVector.fromArray(S, w, wOff + j), dot);
         }
-        float sum = addLanes(dot);
+        dot.intoArray(mask, width); // the lanes added in lane order, as in flashWeights
+        float sum = 0f;
+        for (int i = 0; i < L; i++) sum += mask[width + i];
         for (int j = 0; j < width; j += L) {
             FloatVector wj = FloatVector.fromArray(S, w, wOff + j);
             wj.mul(FloatVector.fromArray(S, dw, dwOff + j).sub(sum)).mul(scale).intoArray(ds, dsRow + j);
