@@ -40,7 +40,7 @@ final class SimdAttention {
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
-            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
+            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
             float[] w = att;
@@ -53,7 +53,7 @@ final class SimdAttention {
                 wOff = 0;
                 wRow = tPad;
             }
-            int d0 = sweep4(w, wOff, wRow, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
+            int d0 = sweep4(w, wOff, wRow, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
                 for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(w, wOff + r * wRow, 1, v, base + d, channels, keys);
             }
@@ -95,7 +95,7 @@ final class SimdAttention {
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
-            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
+            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped);
             if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
         }
@@ -156,13 +156,13 @@ final class SimdAttention {
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int qOff = base + t0 * channels, keys = t0 + GROUP;
-            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
+            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) {
                 int t = t0 + r;
                 flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, lanes);
                 if (dropout != 0f) Dropout.applyRow(scores, r * tPad, t + 1, dropout, seed, maskBase + (long) t * time);
             }
-            int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
+            int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
                 for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(scores, r * tPad, 1, v, base + d, channels, keys);
             }
@@ -194,8 +194,8 @@ final class SimdAttention {
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
-            sweep4(q, oOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
-            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
+            sweep4(q, oOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
+            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) {
                 int t = t0 + r;
                 flashWeightsAgain(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t);
@@ -276,7 +276,7 @@ final class SimdAttention {
     /** dq rows t0 .. t0+3 += ds rows · k over the first keys positions: whole vectors, then the head's last columns. */
     private static void addQueryGradients4(float[] ds, int t0, int time, float[] k, int base, int channels, int keys,
                                            float[] dq, int oOff, int hs) {
-        int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
+        int d0 = addSweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, hs - hs % L);
         for (int r = 0; r < GROUP; r++) {
             for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
         }
@@ -347,34 +347,113 @@ final class SimdAttention {
      */
     private static void accumulate4(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n, int hs,
                                     float[] y, int yOff) {
-        int d0 = sweep4(coef, c, 1, cStride, x, xOff, xStride, n, y, yOff, xStride, 1f, true, hs - hs % L);
+        int d0 = addSweep4(coef, c, 1, cStride, x, xOff, xStride, n, y, yOff, xStride, hs - hs % L);
         for (int r = 0; r < GROUP; r++) {
             for (int d = d0; d < hs; d++) y[yOff + r * xStride + d] += scalarSum(coef, c + r, cStride, x, xOff + d, xStride, n);
         }
     }
 
     /**
-     * {@link #set4} or {@link #add4} over the vector columns [0, width) of x and y (width a multiple of L): two
-     * columns at a time where it can, so that eight independent chains of FMAs are in flight instead of four
-     * (four cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still adds
-     * its terms in the same order, so the results do not change. Returns width.
+     * {@link #set4} over the vector columns [0, width) of x and y (width a multiple of L): two columns (four
+     * with AVX-512) at a time where it can, so that eight independent chains of FMAs are in flight instead of
+     * four (four cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still
+     * adds its terms in the same order, so the results do not change. Returns width.
      *
-     * <p>Setting and adding are separate leaf methods, each storing its own registers with no branch and no
-     * vector argument: with one method taking a flag, C2 compiled it first for the forward pass's stores only,
+     * <p>Setting and adding ({@link #addSweep4}) are separate methods down to the leaves, each leaf storing its
+     * own registers with no branch and no vector argument: with one method taking a flag, C2 compiled it first
+     * for the forward pass's stores only,
      * and after the backward pass's first add the recompiled method sometimes (one JVM in two, lecture preset,
      * JDK 17) ran the Vector API's plain Java FMAs, allocating arrays: attention then took 40% of the step.
      */
     private static int sweep4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
-                              float[] y, int yOff, int yRow, float scale, boolean accumulate, int width) {
+                              float[] y, int yOff, int yRow, float scale, int width) {
         int j = 0;
-        if (accumulate) {
-            for (; j + 2 * L <= width; j += 2 * L) add4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
-            if (j < width) add4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
-        } else {
-            for (; j + 2 * L <= width; j += 2 * L) set4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
-            if (j < width) set4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
-        }
+        if (WIDE) for (; j + 4 * L <= width; j += 4 * L) set4x4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
+        for (; j + 2 * L <= width; j += 2 * L) set4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
+        if (j < width) set4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
         return width;
+    }
+
+    /** {@link #sweep4} that adds the sums to y. */
+    private static int addSweep4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                                 float[] y, int yOff, int yRow, int width) {
+        int j = 0;
+        if (WIDE) for (; j + 4 * L <= width; j += 4 * L) add4x4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        for (; j + 2 * L <= width; j += 2 * L) add4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        if (j < width) add4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        return width;
+    }
+
+    /**
+     * With 32 vector registers (AVX-512), four rows by four vectors: 16 accumulators, each load of x serving four
+     * of them and each broadcast four, against 8 and 2 with two vectors. AVX2's 16 registers would spill them.
+     */
+    private static final boolean WIDE = L >= 16;
+
+    /** {@link #set4x2} for four adjacent vectors. */
+    private static void set4x4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow, float scale) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        FloatVector d0 = FloatVector.zero(S), d1 = FloatVector.zero(S), d2 = FloatVector.zero(S), d3 = FloatVector.zero(S);
+        FloatVector e0 = FloatVector.zero(S), e1 = FloatVector.zero(S), e2 = FloatVector.zero(S), e3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
+            FloatVector xd = FloatVector.fromArray(S, x, xi + 2 * L), xe = FloatVector.fromArray(S, x, xi + 3 * L);
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0); b0 = xb.fma(c0, b0); d0 = xd.fma(c0, d0); e0 = xe.fma(c0, e0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1); b1 = xb.fma(c1, b1); d1 = xd.fma(c1, d1); e1 = xe.fma(c1, e1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2); b2 = xb.fma(c2, b2); d2 = xd.fma(c2, d2); e2 = xe.fma(c2, e2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3); b3 = xb.fma(c3, b3); d3 = xd.fma(c3, d3); e3 = xe.fma(c3, e3);
+        }
+        int y1 = yOff + yRow, y2 = yOff + 2 * yRow, y3 = yOff + 3 * yRow;
+        a0.mul(scale).intoArray(y, yOff); b0.mul(scale).intoArray(y, yOff + L); d0.mul(scale).intoArray(y, yOff + 2 * L); e0.mul(scale).intoArray(y, yOff + 3 * L);
+        a1.mul(scale).intoArray(y, y1); b1.mul(scale).intoArray(y, y1 + L); d1.mul(scale).intoArray(y, y1 + 2 * L); e1.mul(scale).intoArray(y, y1 + 3 * L);
+        a2.mul(scale).intoArray(y, y2); b2.mul(scale).intoArray(y, y2 + L); d2.mul(scale).intoArray(y, y2 + 2 * L); e2.mul(scale).intoArray(y, y2 + 3 * L);
+        a3.mul(scale).intoArray(y, y3); b3.mul(scale).intoArray(y, y3 + L); d3.mul(scale).intoArray(y, y3 + 2 * L); e3.mul(scale).intoArray(y, y3 + 3 * L);
+    }
+
+    /** {@link #add4x2} for four adjacent vectors. */
+    private static void add4x4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        FloatVector d0 = FloatVector.zero(S), d1 = FloatVector.zero(S), d2 = FloatVector.zero(S), d3 = FloatVector.zero(S);
+        FloatVector e0 = FloatVector.zero(S), e1 = FloatVector.zero(S), e2 = FloatVector.zero(S), e3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
+            FloatVector xd = FloatVector.fromArray(S, x, xi + 2 * L), xe = FloatVector.fromArray(S, x, xi + 3 * L);
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0); b0 = xb.fma(c0, b0); d0 = xd.fma(c0, d0); e0 = xe.fma(c0, e0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1); b1 = xb.fma(c1, b1); d1 = xd.fma(c1, d1); e1 = xe.fma(c1, e1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2); b2 = xb.fma(c2, b2); d2 = xd.fma(c2, d2); e2 = xe.fma(c2, e2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3); b3 = xb.fma(c3, b3); d3 = xd.fma(c3, d3); e3 = xe.fma(c3, e3);
+        }
+        int y1 = yOff + yRow, y2 = yOff + 2 * yRow, y3 = yOff + 3 * yRow;
+        a0.add(FloatVector.fromArray(S, y, yOff)).intoArray(y, yOff);
+        b0.add(FloatVector.fromArray(S, y, yOff + L)).intoArray(y, yOff + L);
+        d0.add(FloatVector.fromArray(S, y, yOff + 2 * L)).intoArray(y, yOff + 2 * L);
+        e0.add(FloatVector.fromArray(S, y, yOff + 3 * L)).intoArray(y, yOff + 3 * L);
+        a1.add(FloatVector.fromArray(S, y, y1)).intoArray(y, y1);
+        b1.add(FloatVector.fromArray(S, y, y1 + L)).intoArray(y, y1 + L);
+        d1.add(FloatVector.fromArray(S, y, y1 + 2 * L)).intoArray(y, y1 + 2 * L);
+        e1.add(FloatVector.fromArray(S, y, y1 + 3 * L)).intoArray(y, y1 + 3 * L);
+        a2.add(FloatVector.fromArray(S, y, y2)).intoArray(y, y2);
+        b2.add(FloatVector.fromArray(S, y, y2 + L)).intoArray(y, y2 + L);
+        d2.add(FloatVector.fromArray(S, y, y2 + 2 * L)).intoArray(y, y2 + 2 * L);
+        e2.add(FloatVector.fromArray(S, y, y2 + 3 * L)).intoArray(y, y2 + 3 * L);
+        a3.add(FloatVector.fromArray(S, y, y3)).intoArray(y, y3);
+        b3.add(FloatVector.fromArray(S, y, y3 + L)).intoArray(y, y3 + L);
+        d3.add(FloatVector.fromArray(S, y, y3 + 2 * L)).intoArray(y, y3 + 2 * L);
+        e3.add(FloatVector.fromArray(S, y, y3 + 3 * L)).intoArray(y, y3 + 3 * L);
     }
 
     /**
