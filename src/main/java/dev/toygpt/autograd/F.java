@@ -249,18 +249,11 @@ public final class F {
     public static Tensor dropout(Tensor x, float p, Rng rng) {
         if (p == 0f) return x;
         long maskSeed = rng.nextLong(); // the mask is drawn again in backward instead of being kept
-        float[] mask = dropoutMask(x.size(), p, maskSeed);
         float[] in = x.data();
         float[] y = BufferPool.floats(in.length);
-        for (int i = 0; i < y.length; i++) y[i] = in[i] * mask[i];
-        BufferPool.giveBack(mask);
+        Dropout.apply(in, y, in.length, p, maskSeed); // the mask drawn on the spot, never stored
         Tensor[] ins = {x};
-        return Tensor.result(y, x.shape(), ins, d -> {
-            float[] again = dropoutMask(d.length, p, maskSeed);
-            float[] dx = x.gradForUpdate();
-            for (int i = 0; i < d.length; i++) dx[i] += d[i] * again[i];
-            BufferPool.giveBack(again);
-        });
+        return Tensor.result(y, x.shape(), ins, d -> Dropout.addApplied(d, x.gradForUpdate(), d.length, p, maskSeed));
     }
 
     /**
@@ -400,12 +393,6 @@ public final class F {
                 BufferPool.giveBack(probs);
             }
         });
-    }
-
-    private static float[] dropoutMask(int n, float p, long seed) {
-        float[] mask = BufferPool.floats(n);
-        Dropout.mask(mask, n, p, seed);
-        return mask;
     }
 
     /** A dropout mask of (rows, time) attention weights, drawn only where the causal mask lets weights through. */

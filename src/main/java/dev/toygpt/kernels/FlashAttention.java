@@ -35,11 +35,11 @@ public final class FlashAttention {
         if (MatMul.SIMD) {
             Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
-                float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
+                float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad], lanes = new float[SimdAttention.L];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     SimdAttention.flashForwardHead(q, k, v, out, rowStats, bh * time * 2, dropout, dropSeed,
-                            (long) bh * time * time, base, time, channels, hs, scale, kt, scores);
+                            (long) bh * time * time, base, time, channels, hs, scale, kt, scores, lanes);
                 }
             });
             return;
@@ -73,7 +73,7 @@ public final class FlashAttention {
                 float[] kt = new float[hs * tPad], vt = new float[hs * tPad];
                 float[] scores = new float[SimdAttention.GROUP * tPad], dw = new float[SimdAttention.GROUP * tPad];
                 // (T, T) for one head at a time, plus room for the last row's whole vectors
-                float[] ds = new float[time * time + tPad], dropped = new float[time * time + tPad], mask = new float[tPad];
+                float[] ds = new float[time * time + tPad], dropped = new float[time * time + tPad], mask = new float[tPad + SimdAttention.L];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     SimdAttention.flashBackwardHead(q, k, v, dOut, dq, dk, dv, rowStats, bh * time * 2, dropout, dropSeed,

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class SimdAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
+    static final int L = S.length();
 
     private SimdAttention() {}
 
@@ -40,7 +40,7 @@ final class SimdAttention {
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
-            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
+            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
             float[] w = att;
@@ -53,7 +53,7 @@ final class SimdAttention {
                 wOff = 0;
                 wRow = tPad;
             }
-            int d0 = sweep4(w, wOff, wRow, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
+            int d0 = sweep4(w, wOff, wRow, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
                 for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(w, wOff + r * wRow, 1, v, base + d, channels, keys);
             }
@@ -95,7 +95,7 @@ final class SimdAttention {
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
-            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
+            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped);
             if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
         }
@@ -150,19 +150,19 @@ final class SimdAttention {
      */
     static void flashForwardHead(float[] q, float[] k, float[] v, float[] out, float[] stats, int statsOff, float dropout,
                                  long seed, long maskBase, int base, int time, int channels, int hs, float scale,
-                                 float[] kt, float[] scores) {
+                                 float[] kt, float[] scores, float[] lanes) {
         int tPad = paddedTime(time);
         transposePadded(k, base, channels, hs, time, tPad, kt);
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int qOff = base + t0 * channels, keys = t0 + GROUP;
-            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
+            sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) {
                 int t = t0 + r;
-                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, false);
+                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, lanes);
                 if (dropout != 0f) Dropout.applyRow(scores, r * tPad, t + 1, dropout, seed, maskBase + (long) t * time);
             }
-            int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, false, hs - hs % L);
+            int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
                 for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(scores, r * tPad, 1, v, base + d, channels, keys);
             }
@@ -170,7 +170,7 @@ final class SimdAttention {
         for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
-            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, false);
+            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, lanes);
             if (dropout != 0f) Dropout.applyRow(scores, 0, t + 1, dropout, seed, maskBase + (long) t * time);
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1).intoArray(out, qOff + d0);
@@ -194,11 +194,11 @@ final class SimdAttention {
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
-            sweep4(q, oOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, false, paddedTime(keys));
-            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, false, paddedTime(keys));
+            sweep4(q, oOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
+            sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, paddedTime(keys));
             for (int r = 0; r < GROUP; r++) {
                 int t = t0 + r;
-                flashWeights(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t, true);
+                flashWeightsAgain(scores, r * tPad, t + 1, keys, stats, statsOff + 2 * t);
                 flashGradientRow(dw, r * tPad, scores, r * tPad, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
             }
             if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
@@ -206,7 +206,7 @@ final class SimdAttention {
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, oOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
-            flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, true);
+            flashWeightsAgain(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t);
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
             flashGradientRow(dw, 0, scores, 0, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
             if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
@@ -227,51 +227,56 @@ final class SimdAttention {
 
     /**
      * Scores x[off ..+ n) to softmax weights in place, zeros up to width (rounded up to whole vectors: the row
-     * must have room for them). The first time (again = false) the row's maximum and 1 / sum go to stats[so],
-     * stats[so + 1] (when stats is not null); again = true takes them from there and gives the same weights bit
-     * for bit, as long as the scores are the same.
+     * must have room for them); the row's maximum and 1 / sum go to stats[so], stats[so + 1] (when stats is not
+     * null) for {@link #flashWeightsAgain}. lanes: L floats of scratch.
+     *
+     * <p>Forward and backward have a method each, and exp is the only vector call: one method with a flag was
+     * compiled first for the forward pass alone, deoptimised at the first backward pass, and once recompiled
+     * sometimes left exp and the lane sum out of line, boxing their vectors.
      */
-    private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, boolean again) {
+    private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, float[] lanes) {
         int end = off + n;
-        float max, inv;
-        if (again) {
-            max = stats[so];
-            inv = stats[so + 1];
-            for (int j = off; j < end; j += L) {
-                exp(FloatVector.fromArray(S, x, j).sub(max)).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
-            }
-        } else {
-            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, S.indexInRange(j, end).not()));
-            max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
-            FloatVector sum = FloatVector.zero(S);
-            for (int j = off; j < end; j += L) {
-                FloatVector e = exp(FloatVector.fromArray(S, x, j).sub(max)).blend(0f, S.indexInRange(j, end).not());
-                e.intoArray(x, j);
-                sum = sum.add(e);
-            }
-            inv = 1f / addLanes(sum);
-            if (stats != null) {
-                stats[so] = max;
-                stats[so + 1] = inv;
-            }
-            for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, S.indexInRange(j, end).not()));
+        float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = off; j < end; j += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, x, j).sub(max)).blend(0f, S.indexInRange(j, end).not());
+            e.intoArray(x, j);
+            sum = sum.add(e);
+        }
+        // the lanes added in lane order (reduceLanes may add them in another order once compiled)
+        sum.intoArray(lanes, 0);
+        float total = 0f;
+        for (int i = 0; i < L; i++) total += lanes[i];
+        float inv = 1f / total;
+        if (stats != null) {
+            stats[so] = max;
+            stats[so + 1] = inv;
+        }
+        for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+        int zeroFrom = off + paddedTime(n);
+        if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
+    }
+
+    /**
+     * {@link #flashWeights} again, from the maximum and 1 / sum it kept in stats[so], stats[so + 1]: the same
+     * weights bit for bit, as long as the scores are the same.
+     */
+    private static void flashWeightsAgain(float[] x, int off, int n, int width, float[] stats, int so) {
+        int end = off + n;
+        float max = stats[so], inv = stats[so + 1];
+        for (int j = off; j < end; j += L) {
+            exp(FloatVector.fromArray(S, x, j).sub(max)).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
         }
         int zeroFrom = off + paddedTime(n);
         if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
     }
 
-    /** The lanes of v added in lane order (reduceLanes may add them in another order once compiled). */
-    private static float addLanes(FloatVector v) {
-        float sum = 0f;
-        for (int i = 0; i < L; i++) sum += v.lane(i);
-        return sum;
-    }
-
     /** dq rows t0 .. t0+3 += ds rows · k over the first keys positions: whole vectors, then the head's last columns. */
     private static void addQueryGradients4(float[] ds, int t0, int time, float[] k, int base, int channels, int keys,
                                            float[] dq, int oOff, int hs) {
-        int d0 = sweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, 1f, true, hs - hs % L);
+        int d0 = addSweep4(ds, t0 * time, time, 1, k, base, channels, keys, dq, oOff, channels, hs - hs % L);
         for (int r = 0; r < GROUP; r++) {
             for (int d = d0; d < hs; d++) dq[oOff + r * channels + d] += scalarSum(ds, (t0 + r) * time, 1, k, base + d, channels, keys);
         }
@@ -312,7 +317,7 @@ final class SimdAttention {
      * {@link #scoreGradientRow} with the weights of query t in w[wOff ..] and its dropout drawn here (into mask):
      * ds row t = w * (dw - sum(dw * w)) * scale, dropped row t = w after dropout, both zero past t. Whole
      * vectors up to paddedTime(t + 1): w is zero there past t, so those lanes add nothing; ds and dropped need
-     * that much room past their last row.
+     * that much room past their last row; mask needs paddedTime(t + 1) + L floats.
      */
     private static void flashGradientRow(float[] dw, int dwOff, float[] w, int wOff, int t, int time, float scale,
                                          float dropout, long seed, long maskBase, float[] ds, float[] dropped, float[] mask) {
@@ -325,7 +330,9 @@ final class SimdAttention {
             g.intoArray(dw, dwOff + j);
             dot = g.fma(FloatVector.fromArray(S, w, wOff + j), dot);
         }
-        float sum = addLanes(dot);
+        dot.intoArray(mask, width); // the lanes added in lane order, as in flashWeights
+        float sum = 0f;
+        for (int i = 0; i < L; i++) sum += mask[width + i];
         for (int j = 0; j < width; j += L) {
             FloatVector wj = FloatVector.fromArray(S, w, wOff + j);
             wj.mul(FloatVector.fromArray(S, dw, dwOff + j).sub(sum)).mul(scale).intoArray(ds, dsRow + j);
@@ -340,38 +347,127 @@ final class SimdAttention {
      */
     private static void accumulate4(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n, int hs,
                                     float[] y, int yOff) {
-        int d0 = sweep4(coef, c, 1, cStride, x, xOff, xStride, n, y, yOff, xStride, 1f, true, hs - hs % L);
+        int d0 = addSweep4(coef, c, 1, cStride, x, xOff, xStride, n, y, yOff, xStride, hs - hs % L);
         for (int r = 0; r < GROUP; r++) {
             for (int d = d0; d < hs; d++) y[yOff + r * xStride + d] += scalarSum(coef, c + r, cStride, x, xOff + d, xStride, n);
         }
     }
 
     /**
-     * {@link #weightedSum4} over the vector columns [0, width) of x and y (width a multiple of L): two columns
-     * at a time where it can, so that eight independent chains of FMAs are in flight instead of four (four
-     * cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still adds
-     * its terms in the same order, so the results do not change. Returns width.
+     * {@link #set4} over the vector columns [0, width) of x and y (width a multiple of L): two columns (four
+     * with AVX-512) at a time where it can, so that eight independent chains of FMAs are in flight instead of
+     * four (four cannot hide the FMA latency) and each broadcast coefficient serves two vectors. Each sum still
+     * adds its terms in the same order, so the results do not change. Returns width.
+     *
+     * <p>Setting and adding ({@link #addSweep4}) are separate methods down to the leaves, each leaf storing its
+     * own registers with no branch and no vector argument: with one method taking a flag, C2 compiled it first
+     * for the forward pass's stores only,
+     * and after the backward pass's first add the recompiled method sometimes (one JVM in two, lecture preset,
+     * JDK 17) ran the Vector API's plain Java FMAs, allocating arrays: attention then took 40% of the step.
      */
     private static int sweep4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
-                              float[] y, int yOff, int yRow, float scale, boolean accumulate, int width) {
+                              float[] y, int yOff, int yRow, float scale, int width) {
         int j = 0;
-        for (; j + 2 * L <= width; j += 2 * L) {
-            weightedSum4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale, accumulate);
-        }
-        if (j < width) weightedSum4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale, accumulate);
+        if (WIDE) for (; j + 4 * L <= width; j += 4 * L) set4x4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
+        for (; j + 2 * L <= width; j += 2 * L) set4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
+        if (j < width) set4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow, scale);
         return width;
     }
 
-    /** {@link #weightedSum4} for the two adjacent vectors at xOff and xOff + L (and yOff, yOff + L). */
-    private static void weightedSum4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
-                                       float[] y, int yOff, int yRow, float scale, boolean accumulate) {
+    /** {@link #sweep4} that adds the sums to y. */
+    private static int addSweep4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                                 float[] y, int yOff, int yRow, int width) {
+        int j = 0;
+        if (WIDE) for (; j + 4 * L <= width; j += 4 * L) add4x4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        for (; j + 2 * L <= width; j += 2 * L) add4x2(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        if (j < width) add4(coef, c, cRow, cStep, x, xOff + j, xStep, n, y, yOff + j, yRow);
+        return width;
+    }
+
+    /**
+     * With 32 vector registers (AVX-512), four rows by four vectors: 16 accumulators, each load of x serving four
+     * of them and each broadcast four, against 8 and 2 with two vectors. AVX2's 16 registers would spill them.
+     */
+    private static final boolean WIDE = L >= 16;
+
+    /** {@link #set4x2} for four adjacent vectors. */
+    private static void set4x4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow, float scale) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        FloatVector d0 = FloatVector.zero(S), d1 = FloatVector.zero(S), d2 = FloatVector.zero(S), d3 = FloatVector.zero(S);
+        FloatVector e0 = FloatVector.zero(S), e1 = FloatVector.zero(S), e2 = FloatVector.zero(S), e3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
+            FloatVector xd = FloatVector.fromArray(S, x, xi + 2 * L), xe = FloatVector.fromArray(S, x, xi + 3 * L);
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0); b0 = xb.fma(c0, b0); d0 = xd.fma(c0, d0); e0 = xe.fma(c0, e0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1); b1 = xb.fma(c1, b1); d1 = xd.fma(c1, d1); e1 = xe.fma(c1, e1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2); b2 = xb.fma(c2, b2); d2 = xd.fma(c2, d2); e2 = xe.fma(c2, e2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3); b3 = xb.fma(c3, b3); d3 = xd.fma(c3, d3); e3 = xe.fma(c3, e3);
+        }
+        int y1 = yOff + yRow, y2 = yOff + 2 * yRow, y3 = yOff + 3 * yRow;
+        a0.mul(scale).intoArray(y, yOff); b0.mul(scale).intoArray(y, yOff + L); d0.mul(scale).intoArray(y, yOff + 2 * L); e0.mul(scale).intoArray(y, yOff + 3 * L);
+        a1.mul(scale).intoArray(y, y1); b1.mul(scale).intoArray(y, y1 + L); d1.mul(scale).intoArray(y, y1 + 2 * L); e1.mul(scale).intoArray(y, y1 + 3 * L);
+        a2.mul(scale).intoArray(y, y2); b2.mul(scale).intoArray(y, y2 + L); d2.mul(scale).intoArray(y, y2 + 2 * L); e2.mul(scale).intoArray(y, y2 + 3 * L);
+        a3.mul(scale).intoArray(y, y3); b3.mul(scale).intoArray(y, y3 + L); d3.mul(scale).intoArray(y, y3 + 2 * L); e3.mul(scale).intoArray(y, y3 + 3 * L);
+    }
+
+    /** {@link #add4x2} for four adjacent vectors. */
+    private static void add4x4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        FloatVector d0 = FloatVector.zero(S), d1 = FloatVector.zero(S), d2 = FloatVector.zero(S), d3 = FloatVector.zero(S);
+        FloatVector e0 = FloatVector.zero(S), e1 = FloatVector.zero(S), e2 = FloatVector.zero(S), e3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
+            FloatVector xd = FloatVector.fromArray(S, x, xi + 2 * L), xe = FloatVector.fromArray(S, x, xi + 3 * L);
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0); b0 = xb.fma(c0, b0); d0 = xd.fma(c0, d0); e0 = xe.fma(c0, e0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1); b1 = xb.fma(c1, b1); d1 = xd.fma(c1, d1); e1 = xe.fma(c1, e1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2); b2 = xb.fma(c2, b2); d2 = xd.fma(c2, d2); e2 = xe.fma(c2, e2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3); b3 = xb.fma(c3, b3); d3 = xd.fma(c3, d3); e3 = xe.fma(c3, e3);
+        }
+        int y1 = yOff + yRow, y2 = yOff + 2 * yRow, y3 = yOff + 3 * yRow;
+        a0.add(FloatVector.fromArray(S, y, yOff)).intoArray(y, yOff);
+        b0.add(FloatVector.fromArray(S, y, yOff + L)).intoArray(y, yOff + L);
+        d0.add(FloatVector.fromArray(S, y, yOff + 2 * L)).intoArray(y, yOff + 2 * L);
+        e0.add(FloatVector.fromArray(S, y, yOff + 3 * L)).intoArray(y, yOff + 3 * L);
+        a1.add(FloatVector.fromArray(S, y, y1)).intoArray(y, y1);
+        b1.add(FloatVector.fromArray(S, y, y1 + L)).intoArray(y, y1 + L);
+        d1.add(FloatVector.fromArray(S, y, y1 + 2 * L)).intoArray(y, y1 + 2 * L);
+        e1.add(FloatVector.fromArray(S, y, y1 + 3 * L)).intoArray(y, y1 + 3 * L);
+        a2.add(FloatVector.fromArray(S, y, y2)).intoArray(y, y2);
+        b2.add(FloatVector.fromArray(S, y, y2 + L)).intoArray(y, y2 + L);
+        d2.add(FloatVector.fromArray(S, y, y2 + 2 * L)).intoArray(y, y2 + 2 * L);
+        e2.add(FloatVector.fromArray(S, y, y2 + 3 * L)).intoArray(y, y2 + 3 * L);
+        a3.add(FloatVector.fromArray(S, y, y3)).intoArray(y, y3);
+        b3.add(FloatVector.fromArray(S, y, y3 + L)).intoArray(y, y3 + L);
+        d3.add(FloatVector.fromArray(S, y, y3 + 2 * L)).intoArray(y, y3 + 2 * L);
+        e3.add(FloatVector.fromArray(S, y, y3 + 3 * L)).intoArray(y, y3 + 3 * L);
+    }
+
+    /**
+     * Four weighted sums of the same two adjacent vectors (at xOff and xOff + L): for r < 4,
+     * y[yOff + r * yRow ...+ 2L) = scale * sum over i < n of coef[c + r * cRow + i * cStep] * x[xOff + i * xStep ...+ 2L).
+     * Each vector of x is loaded once for all four sums; scale 1 multiplies exactly.
+     */
+    private static void set4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow, float scale) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
         for (int i = 0; i < n; i++) {
-            int xi = xOff + i * xStep;
-            FloatVector xa = FloatVector.fromArray(S, x, xi);
-            FloatVector xb = FloatVector.fromArray(S, x, xi + L);
-            int ci = c + i * cStep;
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
             FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
             a0 = xa.fma(c0, a0);
             b0 = xb.fma(c0, b0);
@@ -385,38 +481,50 @@ final class SimdAttention {
             a3 = xa.fma(c3, a3);
             b3 = xb.fma(c3, b3);
         }
-        store4(a0, a1, a2, a3, y, yOff, yRow, scale, accumulate);
-        store4(b0, b1, b2, b3, y, yOff + L, yRow, scale, accumulate);
+        a0.mul(scale).intoArray(y, yOff);
+        a1.mul(scale).intoArray(y, yOff + yRow);
+        a2.mul(scale).intoArray(y, yOff + 2 * yRow);
+        a3.mul(scale).intoArray(y, yOff + 3 * yRow);
+        b0.mul(scale).intoArray(y, yOff + L);
+        b1.mul(scale).intoArray(y, yOff + L + yRow);
+        b2.mul(scale).intoArray(y, yOff + L + 2 * yRow);
+        b3.mul(scale).intoArray(y, yOff + L + 3 * yRow);
     }
 
-    /** y rows r < 4 at yOff + r * yRow (+)= scale * a_r. */
-    private static void store4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] y, int yOff, int yRow,
-                               float scale, boolean accumulate) {
-        if (scale != 1f) {
-            a0 = a0.mul(scale);
-            a1 = a1.mul(scale);
-            a2 = a2.mul(scale);
-            a3 = a3.mul(scale);
+    /** {@link #set4x2} that adds the sums to y instead (sum + y, as before). */
+    private static void add4x2(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                               float[] y, int yOff, int yRow) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            int xi = xOff + i * xStep, ci = c + i * cStep;
+            FloatVector xa = FloatVector.fromArray(S, x, xi), xb = FloatVector.fromArray(S, x, xi + L);
+            FloatVector c0 = FloatVector.broadcast(S, coef[ci]);
+            a0 = xa.fma(c0, a0);
+            b0 = xb.fma(c0, b0);
+            FloatVector c1 = FloatVector.broadcast(S, coef[ci + cRow]);
+            a1 = xa.fma(c1, a1);
+            b1 = xb.fma(c1, b1);
+            FloatVector c2 = FloatVector.broadcast(S, coef[ci + 2 * cRow]);
+            a2 = xa.fma(c2, a2);
+            b2 = xb.fma(c2, b2);
+            FloatVector c3 = FloatVector.broadcast(S, coef[ci + 3 * cRow]);
+            a3 = xa.fma(c3, a3);
+            b3 = xb.fma(c3, b3);
         }
-        if (accumulate) {
-            a0 = a0.add(FloatVector.fromArray(S, y, yOff));
-            a1 = a1.add(FloatVector.fromArray(S, y, yOff + yRow));
-            a2 = a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow));
-            a3 = a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow));
-        }
-        a0.intoArray(y, yOff);
-        a1.intoArray(y, yOff + yRow);
-        a2.intoArray(y, yOff + 2 * yRow);
-        a3.intoArray(y, yOff + 3 * yRow);
+        a0.add(FloatVector.fromArray(S, y, yOff)).intoArray(y, yOff);
+        a1.add(FloatVector.fromArray(S, y, yOff + yRow)).intoArray(y, yOff + yRow);
+        a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow)).intoArray(y, yOff + 2 * yRow);
+        a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow)).intoArray(y, yOff + 3 * yRow);
+        b0.add(FloatVector.fromArray(S, y, yOff + L)).intoArray(y, yOff + L);
+        b1.add(FloatVector.fromArray(S, y, yOff + L + yRow)).intoArray(y, yOff + L + yRow);
+        b2.add(FloatVector.fromArray(S, y, yOff + L + 2 * yRow)).intoArray(y, yOff + L + 2 * yRow);
+        b3.add(FloatVector.fromArray(S, y, yOff + L + 3 * yRow)).intoArray(y, yOff + L + 3 * yRow);
     }
 
-    /**
-     * Four weighted sums of the same vectors: for r < 4, y[yOff + r * yRow ...+ L) (+)= scale * sum over i < n
-     * of coef[c + r * cRow + i * cStep] * x[xOff + i * xStep ...+ L). Each vector of x is loaded once for all
-     * four, and the four sums are independent chains of FMAs.
-     */
-    private static void weightedSum4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
-                                     float[] y, int yOff, int yRow, float scale, boolean accumulate) {
+    /** {@link #set4x2} for one vector column. */
+    private static void set4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                             float[] y, int yOff, int yRow, float scale) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         for (int i = 0; i < n; i++) {
             FloatVector xi = FloatVector.fromArray(S, x, xOff + i * xStep);
@@ -426,7 +534,28 @@ final class SimdAttention {
             a2 = xi.fma(FloatVector.broadcast(S, coef[ci + 2 * cRow]), a2);
             a3 = xi.fma(FloatVector.broadcast(S, coef[ci + 3 * cRow]), a3);
         }
-        store4(a0, a1, a2, a3, y, yOff, yRow, scale, accumulate);
+        a0.mul(scale).intoArray(y, yOff);
+        a1.mul(scale).intoArray(y, yOff + yRow);
+        a2.mul(scale).intoArray(y, yOff + 2 * yRow);
+        a3.mul(scale).intoArray(y, yOff + 3 * yRow);
+    }
+
+    /** {@link #add4x2} for one vector column. */
+    private static void add4(float[] coef, int c, int cRow, int cStep, float[] x, int xOff, int xStep, int n,
+                             float[] y, int yOff, int yRow) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        for (int i = 0; i < n; i++) {
+            FloatVector xi = FloatVector.fromArray(S, x, xOff + i * xStep);
+            int ci = c + i * cStep;
+            a0 = xi.fma(FloatVector.broadcast(S, coef[ci]), a0);
+            a1 = xi.fma(FloatVector.broadcast(S, coef[ci + cRow]), a1);
+            a2 = xi.fma(FloatVector.broadcast(S, coef[ci + 2 * cRow]), a2);
+            a3 = xi.fma(FloatVector.broadcast(S, coef[ci + 3 * cRow]), a3);
+        }
+        a0.add(FloatVector.fromArray(S, y, yOff)).intoArray(y, yOff);
+        a1.add(FloatVector.fromArray(S, y, yOff + yRow)).intoArray(y, yOff + yRow);
+        a2.add(FloatVector.fromArray(S, y, yOff + 2 * yRow)).intoArray(y, yOff + 2 * yRow);
+        a3.add(FloatVector.fromArray(S, y, yOff + 3 * yRow)).intoArray(y, yOff + 3 * yRow);
     }
 
     /** y[yOff + d] += sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride + d], for d < hs. */

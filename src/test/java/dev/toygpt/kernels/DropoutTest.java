@@ -81,6 +81,50 @@ class DropoutTest {
     }
 
     @Test
+    void applyingTheMaskWithoutStoringItGivesTheSameValuesAsMultiplyingByIt() {
+        int n = 50_001; // not a multiple of 4: the last hash is partly used
+        java.util.Random r = new java.util.Random(3);
+        float[] x = new float[n], d = new float[n], dx0 = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextGaussian();
+            d[i] = (float) r.nextGaussian();
+            dx0[i] = (float) r.nextGaussian();
+        }
+        float[] m = mask(n, 0.2f, 11);
+        for (int threads : new int[]{1, 3}) {
+            Parallel.setThreads(threads);
+            float[] y = new float[n], dx = dx0.clone();
+            Dropout.apply(x, y, n, 0.2f, 11);
+            Dropout.addApplied(d, dx, n, 0.2f, 11);
+            for (int i = 0; i < n; i++) {
+                assertEquals(x[i] * m[i], y[i], 0f, "element " + i);
+                assertEquals(dx0[i] + d[i] * m[i], dx[i], 0f, "element " + i);
+            }
+        }
+    }
+
+    @Test
+    void aRowDrawnFromAnyOffsetMatchesTheWholeMask() {
+        float[] whole = mask(64, 0.5f, 8);
+        for (int first = 0; first < 8; first++) {
+            for (int n = 0; first + n <= 64; n += 5) {
+                float[] row = new float[n + 2];
+                Dropout.maskRow(row, 1, n, 0.5f, 8, first);
+                for (int j = 0; j < n; j++) assertEquals(whole[first + j], row[1 + j], 0f, "first " + first + ", j " + j);
+                assertEquals(0f, row[0], 0f);
+                assertEquals(0f, row[n + 1], 0f);
+            }
+        }
+    }
+
+    @Test
+    void theDropProbabilityIsPRoundedUpToSixteenBits() {
+        assertEquals(13108, Dropout.threshold(0.2f)); // 0.2 * 65536 = 13107.2
+        assertEquals(32768, Dropout.threshold(0.5f));
+        assertEquals(0, Dropout.threshold(0f));
+    }
+
+    @Test
     void rejectsAProbabilityOutsideZeroToOne() {
         var e = assertThrows(IllegalArgumentException.class, () -> mask(10, 1f, 0));
         assertTrue(e.getMessage().contains("[0, 1)"));
