@@ -74,6 +74,18 @@ final class VectorMatMul {
         return Runtime.version().feature() <= 17 ? 6 : 4;
     }
 
+    /**
+     * Whether {@link #rows} reads B(K,N) where it is, row p of a panel at p*N, instead of packed: for the weight
+     * gradient's B (the layer's input x, as long as the batch) on AVX-512, where N is whole panels. Packing it
+     * wrote and read again up to 1.5 MB per product (baby's 768 x 512), more than the L2 cache; read in place
+     * the range check per load that a run-time stride costs is hidden behind the 16 multiply-adds per step
+     * (seed's dW with N = 256: 65-81 -> 91-97 GFLOP/s; baby's step -11% processor time). Only the packed-A tile for Aᵀ
+     * takes B's stride.
+     */
+    static boolean readsBInPlace(int aRowStride, int aColStride, int n) {
+        return TILE_VECTORS == 4 && aRowStride == 1 && aColStride != 1 && n % PANEL == 0;
+    }
+
     /** Floats that {@link #packB} and {@link #packTransposedB} write: whole panels, the last one zero-padded. */
     static int packedSize(int k, int n) {
         return (n + PANEL - 1) / PANEL * k * PANEL;
@@ -135,10 +147,10 @@ final class VectorMatMul {
     }
 
     /**
-     * Rows [r0, r1) of C(M,N) = start + A·B, B packed, where start is C itself when accumulate, else each row
-     * is bias(N), or zeros when bias is null.
+     * Rows [r0, r1) of C(M,N) = start + A·B, B packed (or B itself when bInPlace, see {@link #readsBInPlace}),
+     * where start is C itself when accumulate, else each row is bias(N), or zeros when bias is null.
      */
-    static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, float[] c, int r0, int r1, int k, int n,
+    static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, boolean bInPlace, float[] c, int r0, int r1, int k, int n,
                      boolean accumulate, float[] bias) {
         float[][] panelsOfA = PACKED_A.get();
         int panelsOfB = (n + PANEL - 1) / PANEL;
@@ -151,7 +163,7 @@ final class VectorMatMul {
                 // the first block of K starts from the bias or zeros rather than from C
                 float[] start = accumulate || p0 > 0 ? null : bias != null ? bias : ZEROS;
                 for (int q = 0; q < panelsOfB; q++) {
-                    int j = q * PANEL, bBase = (q * k + p0) * PANEL;
+                    int j = q * PANEL, bBase = bInPlace ? p0 * n + j : (q * k + p0) * PANEL, bs = bInPlace ? n : PANEL;
                     int s0 = start == bias ? j : 0;
                     boolean fullWidth = j + PANEL <= n;
                     for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
@@ -159,10 +171,10 @@ final class VectorMatMul {
                         float[] at = here ? a : panelsOfA[t];
                         int a0 = here ? i * aRowStride + p0 : 0, as = here ? aRowStride : 0;
                         if (fullWidth && fullTile) {
-                            if (start == null) tile(at, a0, as, packedB, bBase, kc, c, i * n + j, n, c, i * n + j, n);
-                            else tile(at, a0, as, packedB, bBase, kc, c, i * n + j, n, start, s0, 0);
+                            if (start == null) tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
+                            else tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
                         } else {
-                            edgeTile(at, a0, as, packedB, bBase, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
+                            edgeTile(at, a0, as, packedB, bBase, bs, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
                         }
                     }
                 }
@@ -209,14 +221,15 @@ final class VectorMatMul {
     /**
      * C(c0 + r*n + j) = start(s0 + r*ss + j) + sum over the kc steps of p of A(r, p) B(p, j), for the tile's
      * rows r and columns j. A is read in place, A(r, p) = a[a0 + r*as + p], when as > 0; else a is a packed
-     * micro-panel, A(r, p) = a[p * TILE_ROWS + r]. Two sets of tiles rather than one with a stride for p: a
+     * micro-panel, A(r, p) = a[p * TILE_ROWS + r]. B(p, j) = b[bBase + p*bs + j] (bs is PANEL but for B read in
+     * place, which only the packed-A tile of AVX-512 meets). Two sets of tiles rather than one with a stride for p: a
      * stride known only at run time leaves a range check on every broadcast (10% slower, measured).
      * start is C itself (s = c, s0 = c0, ss = n) or, in a product's first block of K, the bias (ss = 0) or
      * zeros, so that C needs no pass of its own to be set first. The sums are the same either way (0 + x is x).
      */
-    private static void tile(float[] a, int a0, int as, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+    private static void tile(float[] a, int a0, int as, float[] b, int bBase, int bs, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
         if (as > 0) tile4x4InPlace(a, a0, as, b, bBase, kc, c, c0, n, s, s0, ss);
-        else if (TILE_VECTORS == 4) tile4x4(a, b, bBase, kc, c, c0, n, s, s0, ss);
+        else if (TILE_VECTORS == 4) tile4x4(a, b, bBase, bs, kc, c, c0, n, s, s0, ss);
         else if (TILE_ROWS == 6) tile6x2(a, b, bBase, kc, c, c0, n, s, s0, ss);
         else tile4x2(a, b, bBase, kc, c, c0, n, s, s0, ss);
     }
@@ -225,7 +238,7 @@ final class VectorMatMul {
      * A tile that C's last rows or columns do not fill: the same tile on a zero-padded copy of that part of C
      * (or of its start, start = null meaning C itself).
      */
-    private static void edgeTile(float[] a, int a0, int as, float[] b, int bBase, int kc, float[] c, int i, int rows, int j, int cols, int n,
+    private static void edgeTile(float[] a, int a0, int as, float[] b, int bBase, int bs, int kc, float[] c, int i, int rows, int j, int cols, int n,
                                  float[] start, int s0) {
         float[] edge = EDGE.get();
         java.util.Arrays.fill(edge, 0f);
@@ -233,7 +246,7 @@ final class VectorMatMul {
             if (start == null) System.arraycopy(c, (i + r) * n + j, edge, r * PANEL, cols);
             else System.arraycopy(start, s0, edge, r * PANEL, cols);
         }
-        tile(a, a0, as, b, bBase, kc, edge, 0, PANEL, edge, 0, PANEL);
+        tile(a, a0, as, b, bBase, bs, kc, edge, 0, PANEL, edge, 0, PANEL);
         for (int r = 0; r < rows; r++) System.arraycopy(edge, r * PANEL, c, (i + r) * n + j, cols);
     }
 
@@ -294,13 +307,13 @@ final class VectorMatMul {
     }
 
     /** AVX-512: 4 rows x 4 vectors, 16 accumulators of the 32 registers. */
-    private static void tile4x4(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+    private static void tile4x4(float[] a, float[] b, int bBase, int bs, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
         FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L), c02 = FloatVector.fromArray(S, s, s0 + 2 * L), c03 = FloatVector.fromArray(S, s, s0 + 3 * L);
         FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L), c12 = FloatVector.fromArray(S, s, s0 + ss + 2 * L), c13 = FloatVector.fromArray(S, s, s0 + ss + 3 * L);
         FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L), c22 = FloatVector.fromArray(S, s, s0 + 2 * ss + 2 * L), c23 = FloatVector.fromArray(S, s, s0 + 2 * ss + 3 * L);
         FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L), c32 = FloatVector.fromArray(S, s, s0 + 3 * ss + 2 * L), c33 = FloatVector.fromArray(S, s, s0 + 3 * ss + 3 * L);
         for (int p = 0; p < kc; p++) {
-            int ai = p * 4, bi = bBase + p * PANEL;
+            int ai = p * 4, bi = bBase + p * bs;
             FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L), b2 = FloatVector.fromArray(S, b, bi + 2 * L), b3 = FloatVector.fromArray(S, b, bi + 3 * L);
             FloatVector x0 = FloatVector.broadcast(S, a[ai]);
             c00 = x0.fma(b0, c00); c01 = x0.fma(b1, c01); c02 = x0.fma(b2, c02); c03 = x0.fma(b3, c03);
