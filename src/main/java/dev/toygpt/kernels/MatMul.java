@@ -52,7 +52,7 @@ public final class MatMul {
             int panels = (n + VectorMatMul.PANEL - 1) / VectorMatMul.PANEL;
             Parallel.forRange(panels, PACK_COST * k * VectorMatMul.PANEL,
                     (q0, q1) -> VectorMatMul.packPanelsOfTransposedB(b, k, n, packed, q0, q1));
-            gemmPacked(a, k, 1, null, packed, c, m, k, n, accumulate, bias);
+            gemmPacked(a, k, 1, null, packed, false, c, m, k, n, accumulate, bias);
             return;
         }
         float[] bt = scratch(0, k * n);
@@ -72,25 +72,26 @@ public final class MatMul {
     static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate,
                      float[] bias) {
         float[] packed = null;
-        if (SIMD && n == VectorMatMul.PANEL) {
-            packed = b; // one panel: B is already laid out so
+        boolean inPlace = SIMD && VectorMatMul.readsBInPlace(aRowStride, aColStride, n);
+        if (SIMD && (n == VectorMatMul.PANEL || inPlace)) {
+            packed = b; // one panel: B is already laid out so; or the tile reads B's rows where they are
         } else if (SIMD) {
             float[] p = packed = scratch(1, VectorMatMul.packedSize(k, n));
             // in blocks of eight rows, shared between the threads (the weight gradient's B is as long as the batch)
             Parallel.forRange((k + 7) / 8, PACK_COST * 8 * n, (s, e) -> VectorMatMul.packRowsOfB(b, k, n, p, s * 8, Math.min(k, e * 8)));
         }
-        gemmPacked(a, aRowStride, aColStride, b, packed, c, m, k, n, accumulate, bias);
+        gemmPacked(a, aRowStride, aColStride, b, packed, inPlace, c, m, k, n, accumulate, bias);
     }
 
-    /** gemm once B is packed (SIMD: packed holds B's panels; portable: b is B, row-major). */
-    private static void gemmPacked(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, float[] c,
+    /** gemm once B is packed (SIMD: packed holds B's panels, or B itself when bInPlace; portable: b is B, row-major). */
+    private static void gemmPacked(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, boolean bInPlace, float[] c,
                                    int m, int k, int n, boolean accumulate, float[] bias) {
         int rowBlock = SIMD ? VectorMatMul.TILE_ROWS : ROW_BLOCK; // whole register tiles per thread
         int blocks = (m + rowBlock - 1) / rowBlock;
         Parallel.forRange(blocks, 2L * rowBlock * k * n, (start, end) -> {
             int r0 = start * rowBlock, r1 = Math.min(m, end * rowBlock);
             if (SIMD && k > 0) {
-                VectorMatMul.rows(a, aRowStride, aColStride, packed, c, r0, r1, k, n, accumulate, bias); // sets C itself
+                VectorMatMul.rows(a, aRowStride, aColStride, packed, bInPlace, c, r0, r1, k, n, accumulate, bias); // sets C itself
                 return;
             }
             if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);

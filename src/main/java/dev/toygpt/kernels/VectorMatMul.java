@@ -18,6 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  *       prove the reads in bounds; reading A in place with run-time strides cost a range check per broadcast
  *       and about a quarter of the speed.</li>
  * </ul>
+ * Except on AVX-512, where a row-major A (the forward's x, the input gradient's dy) is read in place, row by
+ * row: A(i, p) = a[i*K + p] is a step of 1 in p, which the JIT checks once per loop rather than per read,
+ * and its 32 registers hold the tile's four row offsets with room to spare. Packing A cost 10-25% of those
+ * products there. With AVX2's 16 registers the in-place tile ran at half speed, so A is packed there.
  * The loops follow the classic blocked order: a block of A (M_BLOCK x K_BLOCK) stays in the L2 cache, one
  * panel's slice of B (K_BLOCK x PANEL, 16 KB on AVX2) stays in L1 while the tile sweeps down the block's rows.
  * Rows and columns that do not fill a tile run the same tile on zero-padded copies, so every element of C is
@@ -51,6 +55,9 @@ final class VectorMatMul {
     /** Rows of A packed at a time: TILE_ROWS x K_BLOCK floats per tile, about 100 KB in all, kept in L2. */
     private static final int M_BLOCK = TILE_ROWS * Integer.getInteger("toygpt.mTiles", TILE_ROWS == 6 ? 16 : 24);
 
+    /** Row-major A read in place by the tile rather than packed (see the class comment): AVX-512 only. */
+    private static final boolean IN_PLACE = TILE_VECTORS == 4;
+
     /** Per thread: A's micro-panels for one block, and a tile-sized C for the ragged edges. */
     private static final ThreadLocal<float[][]> PACKED_A =
             ThreadLocal.withInitial(() -> new float[M_BLOCK / TILE_ROWS][TILE_ROWS * K_BLOCK + L]); // + L: packA's vector copies run past the end
@@ -65,6 +72,18 @@ final class VectorMatMul {
         String forced = System.getProperty("toygpt.tileRows");
         if ("4".equals(forced) || "6".equals(forced)) return Integer.parseInt(forced);
         return Runtime.version().feature() <= 17 ? 6 : 4;
+    }
+
+    /**
+     * Whether {@link #rows} reads B(K,N) where it is, row p of a panel at p*N, instead of packed: for the weight
+     * gradient's B (the layer's input x, as long as the batch) on AVX-512, where N is whole panels. Packing it
+     * wrote and read again up to 1.5 MB per product (baby's 768 x 512), more than the L2 cache; read in place
+     * the range check per load that a run-time stride costs is hidden behind the 16 multiply-adds per step
+     * (seed's dW with N = 256: 65-81 -> 91-97 GFLOP/s; baby's step 2-11% less processor time in 6 pairs).
+     * Only the packed-A tile for Aᵀ takes B's stride.
+     */
+    static boolean readsBInPlace(int aRowStride, int aColStride, int n) {
+        return TILE_VECTORS == 4 && aRowStride == 1 && aColStride != 1 && n % PANEL == 0;
     }
 
     /** Floats that {@link #packB} and {@link #packTransposedB} write: whole panels, the last one zero-padded. */
@@ -128,30 +147,34 @@ final class VectorMatMul {
     }
 
     /**
-     * Rows [r0, r1) of C(M,N) = start + A·B, B packed, where start is C itself when accumulate, else each row
-     * is bias(N), or zeros when bias is null.
+     * Rows [r0, r1) of C(M,N) = start + A·B, B packed (or B itself when bInPlace, see {@link #readsBInPlace}),
+     * where start is C itself when accumulate, else each row is bias(N), or zeros when bias is null.
      */
-    static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, float[] c, int r0, int r1, int k, int n,
+    static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, boolean bInPlace, float[] c, int r0, int r1, int k, int n,
                      boolean accumulate, float[] bias) {
         float[][] panelsOfA = PACKED_A.get();
         int panelsOfB = (n + PANEL - 1) / PANEL;
+        boolean inPlace = aColStride == 1 && IN_PLACE; // whole tiles of row-major A read where they are
         for (int i0 = r0; i0 < r1; i0 += M_BLOCK) {
             int i1 = Math.min(r1, i0 + M_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int kc = Math.min(k, p0 + K_BLOCK) - p0;
-                packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA);
+                packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA, inPlace);
                 // the first block of K starts from the bias or zeros rather than from C
                 float[] start = accumulate || p0 > 0 ? null : bias != null ? bias : ZEROS;
                 for (int q = 0; q < panelsOfB; q++) {
-                    int j = q * PANEL, bBase = (q * k + p0) * PANEL;
+                    int j = q * PANEL, bBase = bInPlace ? p0 * n + j : (q * k + p0) * PANEL, bs = bInPlace ? n : PANEL;
                     int s0 = start == bias ? j : 0;
                     boolean fullWidth = j + PANEL <= n;
                     for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
-                        if (fullWidth && i + TILE_ROWS <= i1) {
-                            if (start == null) tile(panelsOfA[t], packedB, bBase, kc, c, i * n + j, n, c, i * n + j, n);
-                            else tile(panelsOfA[t], packedB, bBase, kc, c, i * n + j, n, start, s0, 0);
+                        boolean fullTile = i + TILE_ROWS <= i1, here = fullTile && inPlace;
+                        float[] at = here ? a : panelsOfA[t];
+                        int a0 = here ? i * aRowStride + p0 : 0, as = here ? aRowStride : 0;
+                        if (fullWidth && fullTile) {
+                            if (start == null) tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
+                            else tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
                         } else {
-                            edgeTile(panelsOfA[t], packedB, bBase, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
+                            edgeTile(at, a0, as, packedB, bBase, bs, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
                         }
                     }
                 }
@@ -163,12 +186,14 @@ final class VectorMatMul {
      * A(i0..i1, p0..p0+kc) into micro-panels of TILE_ROWS rows: panel t holds A(i0 + t*TILE_ROWS + r, p0 + p)
      * at p * TILE_ROWS + r; rows past i1 are zeros. Packing costs about as much as the product itself where
      * N is small (dW of a narrow layer uses each value of A for 2N flops), so the inner loop runs over the
-     * constant TILE_ROWS, which the JIT unrolls into straight copies.
+     * constant TILE_ROWS, which the JIT unrolls into straight copies. With onlyRagged (A read in place), only
+     * a last tile of fewer than TILE_ROWS rows is packed.
      */
-    private static void packA(float[] a, int ars, int acs, int i0, int i1, int p0, int kc, float[][] panels) {
+    private static void packA(float[] a, int ars, int acs, int i0, int i1, int p0, int kc, float[][] panels, boolean onlyRagged) {
         for (int i = i0, t = 0; i < i1; i += TILE_ROWS, t++) {
             float[] panel = panels[t];
             int rows = Math.min(TILE_ROWS, i1 - i), src = i * ars + p0 * acs;
+            if (onlyRagged && rows == TILE_ROWS) continue;
             if (rows == TILE_ROWS && ars == 1 && L >= TILE_ROWS) {
                 // Aᵀ (weight gradient): a tile's TILE_ROWS values for one p lie side by side; one vector copies
                 // them, its lanes past TILE_ROWS spill into the next p's slot, which the next copy overwrites
@@ -194,12 +219,17 @@ final class VectorMatMul {
     }
 
     /**
-     * C(c0 + r*n + j) = start(s0 + r*ss + j) + sum over the kc steps of p, for the tile's rows r and columns j:
-     * start is C itself (s = c, s0 = c0, ss = n) or, in a product's first block of K, the bias (ss = 0) or zeros,
-     * so that C needs no pass of its own to be set first. The sums are the same either way (0 + x is x).
+     * C(c0 + r*n + j) = start(s0 + r*ss + j) + sum over the kc steps of p of A(r, p) B(p, j), for the tile's
+     * rows r and columns j. A is read in place, A(r, p) = a[a0 + r*as + p], when as > 0; else a is a packed
+     * micro-panel, A(r, p) = a[p * TILE_ROWS + r]. B(p, j) = b[bBase + p*bs + j] (bs is PANEL but for B read in
+     * place, which only the packed-A tile of AVX-512 meets). Two sets of tiles rather than one with a stride for p: a
+     * stride known only at run time leaves a range check on every broadcast (10% slower, measured).
+     * start is C itself (s = c, s0 = c0, ss = n) or, in a product's first block of K, the bias (ss = 0) or
+     * zeros, so that C needs no pass of its own to be set first. The sums are the same either way (0 + x is x).
      */
-    private static void tile(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
-        if (TILE_VECTORS == 4) tile4x4(a, b, bBase, kc, c, c0, n, s, s0, ss);
+    private static void tile(float[] a, int a0, int as, float[] b, int bBase, int bs, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        if (as > 0) tile4x4InPlace(a, a0, as, b, bBase, kc, c, c0, n, s, s0, ss);
+        else if (TILE_VECTORS == 4) tile4x4(a, b, bBase, bs, kc, c, c0, n, s, s0, ss);
         else if (TILE_ROWS == 6) tile6x2(a, b, bBase, kc, c, c0, n, s, s0, ss);
         else tile4x2(a, b, bBase, kc, c, c0, n, s, s0, ss);
     }
@@ -208,7 +238,7 @@ final class VectorMatMul {
      * A tile that C's last rows or columns do not fill: the same tile on a zero-padded copy of that part of C
      * (or of its start, start = null meaning C itself).
      */
-    private static void edgeTile(float[] a, float[] b, int bBase, int kc, float[] c, int i, int rows, int j, int cols, int n,
+    private static void edgeTile(float[] a, int a0, int as, float[] b, int bBase, int bs, int kc, float[] c, int i, int rows, int j, int cols, int n,
                                  float[] start, int s0) {
         float[] edge = EDGE.get();
         java.util.Arrays.fill(edge, 0f);
@@ -216,7 +246,7 @@ final class VectorMatMul {
             if (start == null) System.arraycopy(c, (i + r) * n + j, edge, r * PANEL, cols);
             else System.arraycopy(start, s0, edge, r * PANEL, cols);
         }
-        tile(a, b, bBase, kc, edge, 0, PANEL, edge, 0, PANEL);
+        tile(a, a0, as, b, bBase, bs, kc, edge, 0, PANEL, edge, 0, PANEL);
         for (int r = 0; r < rows; r++) System.arraycopy(edge, r * PANEL, c, (i + r) * n + j, cols);
     }
 
@@ -277,13 +307,13 @@ final class VectorMatMul {
     }
 
     /** AVX-512: 4 rows x 4 vectors, 16 accumulators of the 32 registers. */
-    private static void tile4x4(float[] a, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+    private static void tile4x4(float[] a, float[] b, int bBase, int bs, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
         FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L), c02 = FloatVector.fromArray(S, s, s0 + 2 * L), c03 = FloatVector.fromArray(S, s, s0 + 3 * L);
         FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L), c12 = FloatVector.fromArray(S, s, s0 + ss + 2 * L), c13 = FloatVector.fromArray(S, s, s0 + ss + 3 * L);
         FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L), c22 = FloatVector.fromArray(S, s, s0 + 2 * ss + 2 * L), c23 = FloatVector.fromArray(S, s, s0 + 2 * ss + 3 * L);
         FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L), c32 = FloatVector.fromArray(S, s, s0 + 3 * ss + 2 * L), c33 = FloatVector.fromArray(S, s, s0 + 3 * ss + 3 * L);
         for (int p = 0; p < kc; p++) {
-            int ai = p * 4, bi = bBase + p * PANEL;
+            int ai = p * 4, bi = bBase + p * bs;
             FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L), b2 = FloatVector.fromArray(S, b, bi + 2 * L), b3 = FloatVector.fromArray(S, b, bi + 3 * L);
             FloatVector x0 = FloatVector.broadcast(S, a[ai]);
             c00 = x0.fma(b0, c00); c01 = x0.fma(b1, c01); c02 = x0.fma(b2, c02); c03 = x0.fma(b3, c03);
@@ -292,6 +322,32 @@ final class VectorMatMul {
             FloatVector x2 = FloatVector.broadcast(S, a[ai + 2]);
             c20 = x2.fma(b0, c20); c21 = x2.fma(b1, c21); c22 = x2.fma(b2, c22); c23 = x2.fma(b3, c23);
             FloatVector x3 = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = x3.fma(b0, c30); c31 = x3.fma(b1, c31); c32 = x3.fma(b2, c32); c33 = x3.fma(b3, c33);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L); c03.intoArray(c, c0 + 3 * L);
+        c10.intoArray(c, c0 + n); c11.intoArray(c, c0 + n + L); c12.intoArray(c, c0 + n + 2 * L); c13.intoArray(c, c0 + n + 3 * L);
+        c20.intoArray(c, c0 + 2 * n); c21.intoArray(c, c0 + 2 * n + L); c22.intoArray(c, c0 + 2 * n + 2 * L); c23.intoArray(c, c0 + 2 * n + 3 * L);
+        c30.intoArray(c, c0 + 3 * n); c31.intoArray(c, c0 + 3 * n + L); c32.intoArray(c, c0 + 3 * n + 2 * L); c33.intoArray(c, c0 + 3 * n + 3 * L);
+    }
+
+
+    /** {@link #tile4x4} reading A in place. */
+    private static void tile4x4InPlace(float[] a, int a0, int as, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L), c02 = FloatVector.fromArray(S, s, s0 + 2 * L), c03 = FloatVector.fromArray(S, s, s0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L), c12 = FloatVector.fromArray(S, s, s0 + ss + 2 * L), c13 = FloatVector.fromArray(S, s, s0 + ss + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L), c22 = FloatVector.fromArray(S, s, s0 + 2 * ss + 2 * L), c23 = FloatVector.fromArray(S, s, s0 + 2 * ss + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L), c32 = FloatVector.fromArray(S, s, s0 + 3 * ss + 2 * L), c33 = FloatVector.fromArray(S, s, s0 + 3 * ss + 3 * L);
+        int r0 = a0, r1 = r0 + as, r2 = r1 + as, r3 = r2 + as;
+        for (int p = 0; p < kc; p++) {
+            int bi = bBase + p * PANEL;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L), b2 = FloatVector.fromArray(S, b, bi + 2 * L), b3 = FloatVector.fromArray(S, b, bi + 3 * L);
+            FloatVector x0 = FloatVector.broadcast(S, a[r0 + p]);
+            c00 = x0.fma(b0, c00); c01 = x0.fma(b1, c01); c02 = x0.fma(b2, c02); c03 = x0.fma(b3, c03);
+            FloatVector x1 = FloatVector.broadcast(S, a[r1 + p]);
+            c10 = x1.fma(b0, c10); c11 = x1.fma(b1, c11); c12 = x1.fma(b2, c12); c13 = x1.fma(b3, c13);
+            FloatVector x2 = FloatVector.broadcast(S, a[r2 + p]);
+            c20 = x2.fma(b0, c20); c21 = x2.fma(b1, c21); c22 = x2.fma(b2, c22); c23 = x2.fma(b3, c23);
+            FloatVector x3 = FloatVector.broadcast(S, a[r3 + p]);
             c30 = x3.fma(b0, c30); c31 = x3.fma(b1, c31); c32 = x3.fma(b2, c32); c33 = x3.fma(b3, c33);
         }
         c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L); c03.intoArray(c, c0 + 3 * L);
