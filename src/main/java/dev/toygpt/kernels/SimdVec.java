@@ -37,14 +37,14 @@ final class SimdVec {
         for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
     }
 
-    static void leakyRelu(float[] x, float[] y, float slope) {
-        int i = 0, n = x.length;
-        for (; i + L <= n; i += L) {
+    static void leakyRelu(float[] x, float[] y, int from, int to, float slope) {
+        int i = from;
+        for (; i + L <= to; i += L) {
             FloatVector v = FloatVector.fromArray(S, x, i);
             VectorMask<Float> negative = v.compare(VectorOperators.LE, 0f);
             v.blend(v.mul(slope), negative).intoArray(y, i);
         }
-        for (; i < n; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
+        for (; i < to; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
     }
 
     static void leakyReluBackward(float[] x, float[] dy, float[] dx, float slope) {

@@ -27,11 +27,16 @@ public final class Vec {
 
     /** y = max(x, slope·x) element-wise. */
     public static void leakyRelu(float[] x, float[] y, float slope) {
+        leakyRelu(x, y, 0, x.length, slope);
+    }
+
+    /** y[i] = max(x[i], slope·x[i]) for i in [from, to). */
+    public static void leakyRelu(float[] x, float[] y, int from, int to, float slope) {
         if (MatMul.SIMD) {
-            SimdVec.leakyRelu(x, y, slope);
+            SimdVec.leakyRelu(x, y, from, to, slope);
             return;
         }
-        for (int i = 0; i < x.length; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
+        for (int i = from; i < to; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
     }
 
     /** dx += dy where x > 0, dy · slope elsewhere. */
