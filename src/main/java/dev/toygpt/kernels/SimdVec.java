@@ -28,6 +28,15 @@ final class SimdVec {
         return s;
     }
 
+    static float max(float[] a, int off, int n) {
+        int i = 0;
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (; i + L <= n; i += L) m = m.max(FloatVector.fromArray(S, a, off + i));
+        float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
+        for (; i < n; i++) max = Math.max(max, a[off + i]);
+        return max;
+    }
+
     static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         FloatVector va = FloatVector.broadcast(S, alpha);

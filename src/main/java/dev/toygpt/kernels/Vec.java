@@ -16,6 +16,14 @@ public final class Vec {
         return s;
     }
 
+    /** The largest of a[off..off+n), as Math.max finds it (NaN if there is one); -infinity when n is 0. */
+    public static float max(float[] a, int off, int n) {
+        if (MatMul.SIMD) return SimdVec.max(a, off, n);
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, a[off + i]);
+        return m;
+    }
+
     /** y[yOff+i] += alpha · x[xOff+i] for i < n. */
     public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
         if (MatMul.SIMD) {
