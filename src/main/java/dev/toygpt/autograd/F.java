@@ -34,13 +34,7 @@ public final class F {
             System.arraycopy(w, id * c, out, i * c, c);
         }
         Tensor[] in = {weight};
-        return Tensor.result(out, append(leadingShape, c), in, dOut -> {
-            float[] dW = weight.gradForUpdate();
-            for (int i = 0; i < ids.length; i++) {
-                int row = ids[i] * c;
-                for (int j = 0; j < c; j++) dW[row + j] += dOut[i * c + j];
-            }
-        });
+        return Tensor.result(out, append(leadingShape, c), in, dOut -> Elementwise.addRowsAt(dOut, ids, weight.gradForUpdate(), c));
     }
 
     /** One-hot rows: (N, numClasses), a constant. */

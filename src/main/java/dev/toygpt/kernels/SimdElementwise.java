@@ -41,6 +41,15 @@ final class SimdElementwise {
         for (; i < to; i++) out[i] = a[i] + b[i];
     }
 
+    /** dst[dstOff + i] += src[srcOff + i] for i < n. */
+    static void addInto(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, dst, dstOff + i).add(FloatVector.fromArray(S, src, srcOff + i)).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) dst[dstOff + i] += src[srcOff + i];
+    }
+
     static void addInto(float[] src, float[] dst, int from, int to) {
         int i = from;
         for (; i + L <= to; i += L) {

@@ -84,6 +84,20 @@ class ElementwiseTest {
     }
 
     @Test
+    void rowsAddIntoTheRowsTheirIdsName() {
+        Rng rng = new Rng(10);
+        for (int n : WIDTHS) {
+            int[] ids = {3, 0, 3, 2, 3, 1};
+            float[] src = random(rng, ids.length * n), dst = random(rng, 4 * n), expect = dst.clone();
+            for (int i = 0; i < ids.length; i++) {
+                for (int j = 0; j < n; j++) expect[ids[i] * n + j] += src[i * n + j];
+            }
+            Elementwise.addRowsAt(src, ids, dst, n);
+            assertArrayEquals(expect, dst, "width " + n);
+        }
+    }
+
+    @Test
     void leakyReluOverAnyRange() {
         Rng rng = new Rng(8);
         float[] x = random(rng, 3000);
