@@ -40,14 +40,18 @@ public final class CrossEntropy {
 
     private static void rows(float[] logits, int[] targets, float[] out, double[] rowLoss, int r0, int r1, int rows, int n,
                              boolean gradient) {
-        // the exponentials of a row, in SIMD registers with the same floats as Math.exp (see SimdCrossEntropy)
-        double[] d = MatMul.SIMD ? SimdCrossEntropy.scratch(n) : null, y = MatMul.SIMD ? SimdCrossEntropy.scratch(n) : null;
+        // the exponentials of a row, in SIMD registers with the same floats as Math.exp (see SimdExp); SimdExp.exp
+        // works on whole vectors of doubles, at most 8 of them in one
+        int padded = (n + 7) & ~7;
+        double[] d = MatMul.SIMD ? new double[padded] : null, y = MatMul.SIMD ? new double[padded] : null;
         float s = 1f / rows;
         for (int r = r0; r < r1; r++) {
             int off = r * n;
             float max = Vec.max(logits, off, n);
             if (MatMul.SIMD) {
-                SimdCrossEntropy.expRow(logits, off, n, max, out, d, y);
+                for (int j = 0; j < n; j++) d[j] = logits[off + j] - max;
+                SimdExp.exp(d, y, n);
+                for (int j = 0; j < n; j++) out[off + j] = SimdExp.toFloat(d[j], y[j]);
             } else {
                 for (int j = 0; j < n; j++) out[off + j] = (float) Math.exp(logits[off + j] - max);
             }

@@ -24,9 +24,9 @@ final class SimdExp {
     private static final double LN2_LO = 1.90821492927058770002e-10;
     /** Adding it rounds a double below 2^51 to an integer, which then sits in the low bits. */
     private static final double SHIFT = 0x1.8p52;
-    static final double DELTA = 0x1p-40;
+    private static final double DELTA = 0x1p-40;
     /** Below this e^d is not a normal float; Math.exp handles it. */
-    static final double LOWEST = -87.0;
+    private static final double LOWEST = -87.0;
     /** Per thread: room for the exponents and their powers of one row. */
     private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[2][0]);
 
