@@ -34,13 +34,7 @@ public final class F {
             System.arraycopy(w, id * c, out, i * c, c);
         }
         Tensor[] in = {weight};
-        return Tensor.result(out, append(leadingShape, c), in, dOut -> {
-            float[] dW = weight.gradForUpdate();
-            for (int i = 0; i < ids.length; i++) {
-                int row = ids[i] * c;
-                for (int j = 0; j < c; j++) dW[row + j] += dOut[i * c + j];
-            }
-        });
+        return Tensor.result(out, append(leadingShape, c), in, dOut -> Elementwise.addRowsAt(dOut, ids, weight.gradForUpdate(), c));
     }
 
     /** One-hot rows: (N, numClasses), a constant. */
@@ -382,15 +376,20 @@ public final class F {
         for (int t : targets) {
             if (t < 0 || t >= n) throw new IndexOutOfBoundsException("target " + t + " outside [0, " + n + ")");
         }
-        float[] probs = BufferPool.floats(logits.size());
-        float loss = CrossEntropy.forward(logits.data(), targets, probs, rows, n);
+        float[] out = BufferPool.floats(logits.size());
+        if (!(GradMode.isEnabled() && logits.requiresGrad())) { // no backward pass: the probabilities are not kept
+            float loss = CrossEntropy.forward(logits.data(), targets, out, rows, n);
+            BufferPool.giveBack(out);
+            return Tensor.of(new float[]{loss}, 1);
+        }
+        // the backward pass's work is done here, in the pass that computes the loss: d loss / d logits
+        float loss = CrossEntropy.forwardAndGradient(logits.data(), targets, out, rows, n);
         Tensor[] ins = {logits};
         return Tensor.result(new float[]{loss}, new int[]{1}, ins, dOut -> {
-            // the gradient is computed where the probabilities are, and becomes the logits' gradient as it is
-            CrossEntropy.gradientInPlace(probs, targets, rows, n, dOut[0]);
-            if (!logits.adoptGrad(probs)) {
-                addGrad(logits, probs);
-                BufferPool.giveBack(probs);
+            if (dOut[0] != 1f) CrossEntropy.scale(out, dOut[0]); // the loss is scaled or summed further on
+            if (!logits.adoptGrad(out)) {
+                addGrad(logits, out);
+                BufferPool.giveBack(out);
             }
         });
     }

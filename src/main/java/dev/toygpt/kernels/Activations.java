@@ -6,7 +6,7 @@ public final class Activations {
 
     /** y = max(x, slope * x); slope 0 is ReLU, 0.01 is PyTorch's default LeakyReLU. */
     public static void leakyRelu(float[] x, float[] y, float slope) {
-        Vec.leakyRelu(x, y, slope);
+        Elementwise.leakyRelu(x, y, slope);
     }
 
     /**

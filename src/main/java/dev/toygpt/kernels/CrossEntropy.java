@@ -2,42 +2,69 @@ package dev.toygpt.kernels;
 
 /**
  * Cross-entropy from logits, fused with the softmax: loss = mean over rows of (logsumexp(row) - row[target]).
- * The gradient is (softmax - one_hot(target)) / rows, so the probabilities are kept from the forward pass
- * (and the gradient is then computed in their array).
+ * The gradient is (softmax - one_hot(target)) / rows; in training it is written in the same pass as the loss,
+ * so the backward pass has nothing left to compute. Threads share the rows; each row's loss is kept apart
+ * and the losses are added in row order, so the result does not depend on the thread count.
  */
 public final class CrossEntropy {
     private CrossEntropy() {}
 
+    /** Exponentials, a division and the loss's terms per logit, in the flops {@link Parallel} weighs work in. */
+    private static final long COST_PER_LOGIT = 40;
+
     /** Writes softmax(logits) into probs and returns the mean loss. */
     public static float forward(float[] logits, int[] targets, float[] probs, int rows, int n) {
-        double total = 0;
-        for (int r = 0; r < rows; r++) {
-            int off = r * n;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) max = Math.max(max, logits[off + j]);
-            double sum = 0;
-            for (int j = 0; j < n; j++) {
-                float e = (float) Math.exp(logits[off + j] - max);
-                probs[off + j] = e;
-                sum += e;
-            }
-            float inv = (float) (1.0 / sum);
-            for (int j = 0; j < n; j++) probs[off + j] *= inv;
-            total += Math.log(sum) + max - logits[off + targets[r]];
-        }
-        return (float) (total / rows);
+        return forward(logits, targets, probs, rows, n, false);
     }
 
     /**
-     * probs becomes scale * (probs - one_hot(targets)) / rows in place, where scale is d loss: d loss / d logits,
-     * in the array the forward pass filled, so the backward pass needs no array of its own.
+     * Writes d loss / d logits = (softmax(logits) - one_hot(targets)) / rows into grad and returns the mean
+     * loss: the forward and the backward pass of a training step in one.
      */
-    public static void gradientInPlace(float[] probs, int[] targets, int rows, int n, float scale) {
-        float s = scale / rows;
-        for (int r = 0; r < rows; r++) {
+    public static float forwardAndGradient(float[] logits, int[] targets, float[] grad, int rows, int n) {
+        return forward(logits, targets, grad, rows, n, true);
+    }
+
+    /** g *= scale: the gradient of scale * loss, for a loss that is not the last operation. */
+    public static void scale(float[] g, float scale) {
+        for (int i = 0; i < g.length; i++) g[i] *= scale;
+    }
+
+    private static float forward(float[] logits, int[] targets, float[] out, int rows, int n, boolean gradient) {
+        double[] rowLoss = new double[rows];
+        Parallel.forRange(rows, COST_PER_LOGIT * n, (r0, r1) -> rows(logits, targets, out, rowLoss, r0, r1, rows, n, gradient));
+        double total = 0;
+        for (int r = 0; r < rows; r++) total += rowLoss[r];
+        return (float) (total / rows);
+    }
+
+    private static void rows(float[] logits, int[] targets, float[] out, double[] rowLoss, int r0, int r1, int rows, int n,
+                             boolean gradient) {
+        // the exponentials of a row, in SIMD registers with the same floats as Math.exp (see SimdExp); SimdExp.exp
+        // works on whole vectors of doubles, at most 8 of them in one
+        int padded = (n + 7) & ~7;
+        double[] d = MatMul.SIMD ? new double[padded] : null, y = MatMul.SIMD ? new double[padded] : null;
+        float s = 1f / rows;
+        for (int r = r0; r < r1; r++) {
             int off = r * n;
-            for (int j = 0; j < n; j++) probs[off + j] *= s;
-            probs[off + targets[r]] -= s;
+            float max = Vec.max(logits, off, n);
+            if (MatMul.SIMD) {
+                for (int j = 0; j < n; j++) d[j] = logits[off + j] - max;
+                SimdExp.exp(d, y, n);
+                for (int j = 0; j < n; j++) out[off + j] = SimdExp.toFloat(d[j], y[j]);
+            } else {
+                for (int j = 0; j < n; j++) out[off + j] = (float) Math.exp(logits[off + j] - max);
+            }
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += out[off + j];
+            float inv = (float) (1.0 / sum);
+            if (gradient) {
+                for (int j = 0; j < n; j++) out[off + j] = out[off + j] * inv * s;
+                out[off + targets[r]] -= s;
+            } else {
+                for (int j = 0; j < n; j++) out[off + j] *= inv;
+            }
+            rowLoss[r] = Math.log(sum) + max - logits[off + targets[r]];
         }
     }
 }

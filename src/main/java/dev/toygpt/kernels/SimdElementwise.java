@@ -5,9 +5,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Elementwise} with the Vector API; loaded only when the module is present. The column sums keep
- * four vectors of sums in registers while they go down a chunk of rows, so each row costs four loads and
- * adds instead of loading and storing the sums again.
+ * {@link Elementwise} with the Vector API, on the part of the array or the columns one thread takes; loaded
+ * only when the module is present. The column sums keep four vectors of sums in registers while they go
+ * down a chunk of rows, so each row costs four loads and adds instead of loading and storing the sums again.
  */
 final class SimdElementwise {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -22,9 +22,10 @@ final class SimdElementwise {
 
     private SimdElementwise() {}
 
-    static void addRepeated(float[] a, float[] b, float[] out, int size, int n) {
+    /** out[i] = a[i] + b[i % n] for i in [from, to), where from and to are multiples of n. */
+    static void addRepeated(float[] a, float[] b, float[] out, int from, int to, int n) {
         int vn = n - n % L;
-        for (int row = 0; row < size; row += n) {
+        for (int row = from; row < to; row += n) {
             for (int i = 0; i < vn; i += L) {
                 FloatVector.fromArray(S, a, row + i).add(FloatVector.fromArray(S, b, i)).intoArray(out, row + i);
             }
@@ -32,24 +33,42 @@ final class SimdElementwise {
         }
     }
 
-    static void addInto(float[] src, float[] dst, int size) {
+    static void add(float[] a, float[] b, float[] out, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(out, i);
+        }
+        for (; i < to; i++) out[i] = a[i] + b[i];
+    }
+
+    /** dst[dstOff + i] += src[srcOff + i] for i < n. */
+    static void addInto(float[] src, int srcOff, float[] dst, int dstOff, int n) {
         int i = 0;
-        for (; i + L <= size; i += L) {
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, dst, dstOff + i).add(FloatVector.fromArray(S, src, srcOff + i)).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) dst[dstOff + i] += src[srcOff + i];
+    }
+
+    static void addInto(float[] src, float[] dst, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
             FloatVector.fromArray(S, dst, i).add(FloatVector.fromArray(S, src, i)).intoArray(dst, i);
         }
-        for (; i < size; i++) dst[i] += src[i];
+        for (; i < to; i++) dst[i] += src[i];
     }
 
-    static void columnSums(float[] m, int rows, int n, float[] out, boolean accumulate) {
+    /** Columns [c0, c1) of m(rows, n): out[j] (+)= the sum of column j, from row 0 down. */
+    static void columnSums(float[] m, int rows, int n, int c0, int c1, float[] out, boolean accumulate) {
         for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-            columnSums(m, r0, Math.min(rows, r0 + ROW_CHUNK), n, out, accumulate || r0 > 0);
+            columnSums(m, r0, Math.min(rows, r0 + ROW_CHUNK), n, c0, c1, out, accumulate || r0 > 0);
         }
     }
 
-    /** Rows [r0, r1): each column's sum goes on from out (or from 0), one row after the other. */
-    private static void columnSums(float[] m, int r0, int r1, int n, float[] out, boolean accumulate) {
-        int j = 0;
-        for (; j + 4 * L <= n; j += 4 * L) {
+    /** Rows [r0, r1), columns [c0, c1): each column's sum goes on from out (or from 0), one row after the other. */
+    private static void columnSums(float[] m, int r0, int r1, int n, int c0, int c1, float[] out, boolean accumulate) {
+        int j = c0;
+        for (; j + 4 * L <= c1; j += 4 * L) {
             FloatVector s0 = start(out, j, accumulate), s1 = start(out, j + L, accumulate);
             FloatVector s2 = start(out, j + 2 * L, accumulate), s3 = start(out, j + 3 * L, accumulate);
             for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) {
@@ -63,33 +82,36 @@ final class SimdElementwise {
             s2.intoArray(out, j + 2 * L);
             s3.intoArray(out, j + 3 * L);
         }
-        for (; j + L <= n; j += L) {
+        for (; j + L <= c1; j += L) {
             FloatVector s0 = start(out, j, accumulate);
             for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) s0 = s0.add(FloatVector.fromArray(S, m, o));
             s0.intoArray(out, j);
         }
-        for (; j < n; j++) {
+        for (; j < c1; j++) {
             float s = accumulate ? out[j] : 0f;
             for (int r = r0; r < r1; r++) s += m[r * n + j];
             out[j] = s;
         }
     }
 
-    static void reluBackwardInPlace(float[] y, float[] dy, int rows, int n, float[] dBias, boolean accumulate) {
-        if (dBias == null) {
-            int size = rows * n, i = 0;
-            for (; i + L <= size; i += L) maskedLoad(y, dy, i).intoArray(dy, i);
-            for (; i < size; i++) dy[i] = y[i] > 0f ? dy[i] : 0f;
-            return;
-        }
+    /** dy[i] stays where y[i] > 0 and becomes 0 elsewhere, for i in [from, to). */
+    static void reluBackwardInPlace(float[] y, float[] dy, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) maskedLoad(y, dy, i).intoArray(dy, i);
+        for (; i < to; i++) dy[i] = y[i] > 0f ? dy[i] : 0f;
+    }
+
+    /** Columns [c0, c1) of ReLU's backward pass, with their column sums into dBias. */
+    static void reluBackwardInPlace(float[] y, float[] dy, int rows, int n, int c0, int c1, float[] dBias, boolean accumulate) {
         for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-            reluBackwardInPlace(y, dy, r0, Math.min(rows, r0 + ROW_CHUNK), n, dBias, accumulate || r0 > 0);
+            reluBackwardInPlace(y, dy, r0, Math.min(rows, r0 + ROW_CHUNK), n, c0, c1, dBias, accumulate || r0 > 0);
         }
     }
 
-    private static void reluBackwardInPlace(float[] y, float[] dy, int r0, int r1, int n, float[] dBias, boolean accumulate) {
-        int j = 0;
-        for (; j + 4 * L <= n; j += 4 * L) {
+    private static void reluBackwardInPlace(float[] y, float[] dy, int r0, int r1, int n, int c0, int c1, float[] dBias,
+                                            boolean accumulate) {
+        int j = c0;
+        for (; j + 4 * L <= c1; j += 4 * L) {
             FloatVector s0 = start(dBias, j, accumulate), s1 = start(dBias, j + L, accumulate);
             FloatVector s2 = start(dBias, j + 2 * L, accumulate), s3 = start(dBias, j + 3 * L, accumulate);
             for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) {
@@ -109,7 +131,7 @@ final class SimdElementwise {
             s2.intoArray(dBias, j + 2 * L);
             s3.intoArray(dBias, j + 3 * L);
         }
-        for (; j + L <= n; j += L) {
+        for (; j + L <= c1; j += L) {
             FloatVector s0 = start(dBias, j, accumulate);
             for (int r = r0, o = r0 * n + j; r < r1; r++, o += n) {
                 FloatVector g = maskedLoad(y, dy, o);
@@ -118,7 +140,7 @@ final class SimdElementwise {
             }
             s0.intoArray(dBias, j);
         }
-        for (; j < n; j++) {
+        for (; j < c1; j++) {
             float s = accumulate ? dBias[j] : 0f;
             for (int r = r0; r < r1; r++) {
                 int o = r * n + j;

@@ -28,6 +28,15 @@ final class SimdVec {
         return s;
     }
 
+    static float max(float[] a, int off, int n) {
+        int i = 0;
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (; i + L <= n; i += L) m = m.max(FloatVector.fromArray(S, a, off + i));
+        float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
+        for (; i < n; i++) max = Math.max(max, a[off + i]);
+        return max;
+    }
+
     static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         FloatVector va = FloatVector.broadcast(S, alpha);
@@ -37,14 +46,14 @@ final class SimdVec {
         for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
     }
 
-    static void leakyRelu(float[] x, float[] y, float slope) {
-        int i = 0, n = x.length;
-        for (; i + L <= n; i += L) {
+    static void leakyRelu(float[] x, float[] y, int from, int to, float slope) {
+        int i = from;
+        for (; i + L <= to; i += L) {
             FloatVector v = FloatVector.fromArray(S, x, i);
             VectorMask<Float> negative = v.compare(VectorOperators.LE, 0f);
             v.blend(v.mul(slope), negative).intoArray(y, i);
         }
-        for (; i < n; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
+        for (; i < to; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
     }
 
     static void leakyReluBackward(float[] x, float[] dy, float[] dx, float slope) {

@@ -16,6 +16,14 @@ public final class Vec {
         return s;
     }
 
+    /** The largest of a[off..off+n), as Math.max finds it (NaN if there is one); -infinity when n is 0. */
+    public static float max(float[] a, int off, int n) {
+        if (MatMul.SIMD) return SimdVec.max(a, off, n);
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, a[off + i]);
+        return m;
+    }
+
     /** y[yOff+i] += alpha · x[xOff+i] for i < n. */
     public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
         if (MatMul.SIMD) {
@@ -27,11 +35,16 @@ public final class Vec {
 
     /** y = max(x, slope·x) element-wise. */
     public static void leakyRelu(float[] x, float[] y, float slope) {
+        leakyRelu(x, y, 0, x.length, slope);
+    }
+
+    /** y[i] = max(x[i], slope·x[i]) for i in [from, to). */
+    public static void leakyRelu(float[] x, float[] y, int from, int to, float slope) {
         if (MatMul.SIMD) {
-            SimdVec.leakyRelu(x, y, slope);
+            SimdVec.leakyRelu(x, y, from, to, slope);
             return;
         }
-        for (int i = 0; i < x.length; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
+        for (int i = from; i < to; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
     }
 
     /** dx += dy where x > 0, dy · slope elsewhere. */

@@ -83,6 +83,64 @@ class ElementwiseTest {
         }
     }
 
+    @Test
+    void rowsAddIntoTheRowsTheirIdsName() {
+        Rng rng = new Rng(10);
+        for (int n : WIDTHS) {
+            int[] ids = {3, 0, 3, 2, 3, 1};
+            float[] src = random(rng, ids.length * n), dst = random(rng, 4 * n), expect = dst.clone();
+            for (int i = 0; i < ids.length; i++) {
+                for (int j = 0; j < n; j++) expect[ids[i] * n + j] += src[i * n + j];
+            }
+            Elementwise.addRowsAt(src, ids, dst, n);
+            assertArrayEquals(expect, dst, "width " + n);
+        }
+    }
+
+    @Test
+    void leakyReluOverAnyRange() {
+        Rng rng = new Rng(8);
+        float[] x = random(rng, 3000);
+        for (float slope : new float[]{0f, 0.01f}) {
+            float[] y = new float[x.length];
+            Elementwise.leakyRelu(x, y, slope);
+            for (int i = 0; i < x.length; i++) assertEquals(x[i] > 0f ? x[i] : x[i] * slope, y[i], "slope " + slope);
+            float[] part = new float[x.length];
+            Vec.leakyRelu(x, part, 5, 2001, slope);
+            for (int i = 0; i < x.length; i++) assertEquals(i >= 5 && i < 2001 ? y[i] : 0f, part[i], "range, i=" + i);
+        }
+    }
+
+    /** Threads share these passes by rows, spans or groups of columns: the results must not change with their number. */
+    @Test
+    void theSameResultsWithOneThreadOrTwo() {
+        int defaultThreads = Parallel.threads();
+        try {
+            Rng rng = new Rng(9);
+            int rows = 512;
+            for (int n : new int[]{64, 65, 256}) {
+                float[] m = random(rng, rows * n), y = random(rng, rows * n), b = random(rng, n), start = random(rng, n);
+                float[][][] results = new float[2][][];
+                for (int run = 0; run < 2; run++) {
+                    Parallel.setThreads(run + 1);
+                    float[] sums = start.clone(), added = new float[rows * n], into = y.clone(), relu = new float[rows * n];
+                    float[] masked = m.clone(), dBias = new float[n];
+                    Elementwise.columnSums(m, rows, n, sums, true);
+                    Elementwise.addRepeated(m, b, added);
+                    Elementwise.addInto(m, into);
+                    Elementwise.leakyRelu(m, relu, 0f);
+                    Elementwise.reluBackwardInPlace(y, masked, rows, n, dBias, false);
+                    results[run] = new float[][]{sums, added, into, relu, masked, dBias};
+                }
+                for (int i = 0; i < results[0].length; i++) {
+                    assertArrayEquals(results[0][i], results[1][i], "result " + i + ", width " + n);
+                }
+            }
+        } finally {
+            Parallel.setThreads(defaultThreads);
+        }
+    }
+
     private static float[] random(Rng rng, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) rng.nextGaussian();
