@@ -52,8 +52,7 @@ public final class Dropout {
             long word = 0;
             for (; i < end; i++) {
                 if (i == start || (i & 3) == 0) word = hash(seed, i >>> 2);
-                int draw = (int) (word >>> ((i & 3) << 4)) & 0xFFFF;
-                if (draw >= threshold) dx[i] += d[i] * keep;
+                if (quarter(word, i & 3) >= threshold) dx[i] += d[i] * keep;
             }
         });
     }

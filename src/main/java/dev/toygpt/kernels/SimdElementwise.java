@@ -50,12 +50,9 @@ final class SimdElementwise {
         for (; i < n; i++) dst[dstOff + i] += src[srcOff + i];
     }
 
+    /** dst[i] += src[i] for i in [from, to). */
     static void addInto(float[] src, float[] dst, int from, int to) {
-        int i = from;
-        for (; i + L <= to; i += L) {
-            FloatVector.fromArray(S, dst, i).add(FloatVector.fromArray(S, src, i)).intoArray(dst, i);
-        }
-        for (; i < to; i++) dst[i] += src[i];
+        addInto(src, from, dst, from, to - from);
     }
 
     /** Columns [c0, c1) of m(rows, n): out[j] (+)= the sum of column j, from row 0 down. */

@@ -47,11 +47,7 @@ public final class Trainer {
      * loss estimates, checkpoint saves, and the listeners (progress, charts). A time-limited run shows here what
      * its minute was spent on besides learning.
      */
-    public record TimeSpent(long steps, double stepSeconds, double evalSeconds, double saveSeconds, double listenerSeconds) {
-        public double totalSeconds() {
-            return stepSeconds + evalSeconds + saveSeconds + listenerSeconds;
-        }
-    }
+    public record TimeSpent(long steps, double stepSeconds, double evalSeconds, double saveSeconds, double listenerSeconds) {}
 
     /** The loss stopped being a finite number: training cannot go on. */
     public static final class DivergedException extends RuntimeException {
