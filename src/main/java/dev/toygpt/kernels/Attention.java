@@ -28,10 +28,11 @@ public final class Attention {
                 int tPad = SimdAttention.paddedTime(time);
                 float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
                 float[] weights = att != null ? att : new float[time * time];
+                double[][] expScratch = SimdExp.newScratch(time);
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     int attBase = att != null ? bh * time * time : 0;
-                    SimdAttention.forwardHead(q, k, v, out, weights, dropMask, base, attBase, time, channels, hs, scale, kt, scores);
+                    SimdAttention.forwardHead(q, k, v, out, weights, dropMask, base, attBase, time, channels, hs, scale, kt, scores, expScratch);
                 }
             });
             return;

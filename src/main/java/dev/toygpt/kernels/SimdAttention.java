@@ -30,10 +30,11 @@ final class SimdAttention {
      * Forward pass of one (batch, head): att rows get the softmax weights, out this head's columns.
      *
      * @param scores GROUP * paddedTime(time) floats of scratch
+     * @param expScratch {@link SimdExp#newScratch}(time), for the softmax
      */
     static void forwardHead(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
                             int base, int attBase, int time, int channels, int hs, float scale,
-                            float[] kt, float[] scores) {
+                            float[] kt, float[] scores, double[][] expScratch) {
         int tPad = paddedTime(time);
         transposePadded(k, base, channels, hs, time, tPad, kt);
         int t0 = 0;
@@ -41,7 +42,7 @@ final class SimdAttention {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
             sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
-            for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time);
+            for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time, expScratch);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
             float[] w = att;
             int wOff = row, wRow = time;
@@ -64,7 +65,7 @@ final class SimdAttention {
             for (int s0 = 0; s0 <= t; s0 += L) {
                 weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
             }
-            softmaxRow(scores, 0, t + 1, att, row, time);
+            softmaxRow(scores, 0, t + 1, att, row, time, expScratch);
             float[] w = att;
             int wOff = row;
             if (dropMask != null) {
@@ -615,12 +616,14 @@ final class SimdAttention {
     }
 
     /**
-     * att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. Scalar
-     * Math.exp on purpose: the Vector API's EXP gives slightly different values before and after the JIT
-     * compiles it, so a run resumed in a new JVM would drift from the uninterrupted one (CtrlCTest).
+     * att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. Exactly the
+     * floats of Softmax.softmaxRow's Math.exp, by {@link SimdExp} (Math.exp one value at a time was most of the
+     * forward pass at seed's shape: 315 -> 226 us a layer): the Vector API's own EXP gives slightly different
+     * values before and after the JIT compiles it, so a run resumed in a new JVM would drift from the
+     * uninterrupted one (CtrlCTest).
      */
-    private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time) {
-        Softmax.softmaxRow(scores, sOff, att, row, n);
+    private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time, double[][] expScratch) {
+        SimdExp.softmaxRow(scores, sOff, att, row, n, expScratch);
         for (int s = n; s < time; s++) att[row + s] = 0f;
     }
 

@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The softmax of attention at generation time with e^x computed in SIMD registers, giving exactly the floats
+ * The softmax of attention (training and generation) with e^x computed in SIMD registers, giving exactly the floats
  * that {@link Softmax#softmaxRow} gives with {@code (float) Math.exp}: Math.exp, one value at a time, was
  * most of a token's attention.
  *
@@ -34,20 +34,33 @@ final class SimdExp {
 
     /** Softmax of x[off ..+ n] in place: the same operations in the same order as Softmax.softmaxRow, so the same floats. */
     static void softmaxRow(float[] x, int off, int n) {
-        double[][] s = scratch(n);
-        double[] d = s[0], y = s[1];
+        softmaxRow(x, off, x, off, n, scratch(n));
+    }
+
+    /**
+     * Softmax of x[xOff ..+ n] into out[outOff ..+ n] (which may be the same place), with the same floats as
+     * Softmax.softmaxRow. scratch is {@link #newScratch}(n or more), the caller's, so rows need no look-up.
+     */
+    static void softmaxRow(float[] x, int xOff, float[] out, int outOff, int n, double[][] scratch) {
+        double[] d = scratch[0], y = scratch[1];
         float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) max = Math.max(max, x[off + j]);
-        for (int j = 0; j < n; j++) d[j] = x[off + j] - max; // the float difference, as Softmax takes it
+        for (int j = 0; j < n; j++) max = Math.max(max, x[xOff + j]);
+        for (int j = 0; j < n; j++) d[j] = x[xOff + j] - max; // the float difference, as Softmax takes it
         exp(d, y, n);
         float sum = 0f;
         for (int j = 0; j < n; j++) {
             float e = toFloat(d[j], y[j]);
-            x[off + j] = e;
+            out[outOff + j] = e;
             sum += e;
         }
         float inv = 1f / sum;
-        for (int j = 0; j < n; j++) x[off + j] *= inv;
+        for (int j = 0; j < n; j++) out[outOff + j] *= inv;
+    }
+
+    /** Room for the exponents and powers of a row of up to n values, as {@link #softmaxRow} takes it. */
+    static double[][] newScratch(int n) {
+        int size = (n + L - 1) / L * L;
+        return new double[][] {new double[size], new double[size]};
     }
 
     /** y[j] = e^d[j] within 2^-48 for d[j] in [LOWEST, 88]; d and y hold n rounded up to whole vectors. */
@@ -91,11 +104,7 @@ final class SimdExp {
 
     private static double[][] scratch(int n) {
         double[][] s = SCRATCH.get();
-        int size = (n + L - 1) / L * L;
-        if (s[0].length < size) {
-            s[0] = new double[size];
-            s[1] = new double[size];
-        }
+        if (s[0].length < n) SCRATCH.set(s = newScratch(n));
         return s;
     }
 }

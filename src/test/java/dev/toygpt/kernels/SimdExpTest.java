@@ -45,4 +45,21 @@ class SimdExpTest {
             }
         }
     }
+
+    @Test
+    void softmaxIntoAnotherArrayGivesTheFloatsOfSoftmax() {
+        assumeTrue(MatMul.SIMD, "needs the Vector API");
+        Rng rng = new Rng(6);
+        double[][] scratch = SimdExp.newScratch(70); // one scratch for every row, as attention's forward pass uses it
+        for (int n = 1; n <= 70; n++) {
+            for (double spread : new double[] {0.01, 4, 60}) {
+                float[] x = new float[n + 3];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextGaussian() * spread);
+                float[] expected = new float[n + 5], actual = new float[n + 5];
+                Softmax.softmaxRow(x, 3, expected, 5, n);
+                SimdExp.softmaxRow(x, 3, actual, 5, n, scratch);
+                assertArrayEquals(expected, actual, "n = " + n + ", spread " + spread);
+            }
+        }
+    }
 }
