@@ -22,6 +22,8 @@ public final class MatMul {
      * thread then copies at least 8K floats (a few microseconds), well above the cost of handing work over.
      */
     private static final long PACK_COST = 4;
+    /** Rows of Wᵀ per piece of packing work handed to a thread. */
+    private static final int PACK_ROWS = 64;
     /** Per calling thread: room for B transposed and for B packed, reused by every product (no garbage per call). */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
@@ -49,9 +51,15 @@ public final class MatMul {
     private static void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate, float[] bias) {
         if (SIMD) {
             float[] packed = scratch(1, VectorMatMul.packedSize(k, n));
-            int panels = (n + VectorMatMul.PANEL - 1) / VectorMatMul.PANEL;
-            Parallel.forRange(panels, PACK_COST * k * VectorMatMul.PANEL,
-                    (q0, q1) -> VectorMatMul.packPanelsOfTransposedB(b, k, n, packed, q0, q1));
+            // panels split into pieces of PACK_ROWS rows, so that a single panel (seed's contract layer, 256 x 64:
+            // 11-15 us) is shared between threads too
+            int panels = (n + VectorMatMul.PANEL - 1) / VectorMatMul.PANEL, pieces = (k + PACK_ROWS - 1) / PACK_ROWS;
+            Parallel.forRange(panels * pieces, PACK_COST * PACK_ROWS * VectorMatMul.PANEL, (s, e) -> {
+                for (int i = s; i < e; i++) {
+                    int p0 = i % pieces * PACK_ROWS;
+                    VectorMatMul.packPanelOfTransposedB(b, k, n, packed, i / pieces, p0, Math.min(k, p0 + PACK_ROWS));
+                }
+            });
             gemmPacked(a, k, 1, null, packed, false, c, m, k, n, accumulate, bias);
             return;
         }

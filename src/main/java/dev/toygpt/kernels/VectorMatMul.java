@@ -134,15 +134,21 @@ final class VectorMatMul {
 
     /** Panels [q0, q1) of {@link #packTransposedB}; threads may pack separate ranges at once. */
     static void packPanelsOfTransposedB(float[] w, int k, int n, float[] packed, int q0, int q1) {
-        for (int q = q0; q < q1; q++) {
-            int panel = q * k * PANEL, cols = Math.min(PANEL, n - q * PANEL);
-            // a row of W at a time, read in order (1.5x faster than 16 x 16 blocks: a single stream read)
-            for (int jj = 0; jj < cols; jj++) {
-                for (int p = 0, src = (q * PANEL + jj) * k, dst = panel + jj; p < k; p++, dst += PANEL) packed[dst] = w[src + p];
-            }
-            for (int jj = cols; jj < PANEL; jj++) {
-                for (int p = 0; p < k; p++) packed[panel + p * PANEL + jj] = 0f;
-            }
+        for (int q = q0; q < q1; q++) packPanelOfTransposedB(w, k, n, packed, q, 0, k);
+    }
+
+    /**
+     * Rows [p0, p1) of panel q of {@link #packTransposedB}: threads may pack separate panels, or separate rows of
+     * one panel, at once (a narrow layer's Wᵀ is a single panel, as long as the layer is wide).
+     */
+    static void packPanelOfTransposedB(float[] w, int k, int n, float[] packed, int q, int p0, int p1) {
+        int panel = q * k * PANEL, cols = Math.min(PANEL, n - q * PANEL);
+        // a row of W at a time, read in order (1.5x faster than 16 x 16 blocks: a single stream read)
+        for (int jj = 0; jj < cols; jj++) {
+            for (int p = p0, src = (q * PANEL + jj) * k, dst = panel + p0 * PANEL + jj; p < p1; p++, dst += PANEL) packed[dst] = w[src + p];
+        }
+        for (int jj = cols; jj < PANEL; jj++) {
+            for (int p = p0; p < p1; p++) packed[panel + p * PANEL + jj] = 0f;
         }
     }
 

@@ -82,8 +82,10 @@ class MatMulTest {
         Rng rng = new Rng(92);
         // row counts whose chunks split into six-row tiles differently on one, two and three threads
         // ... and K long and ragged with N not a whole number of panels (the weight gradient's B is packed
-        // in blocks of eight rows shared between the threads, the forward's Wᵀ panel by panel)
-        int[][] shapes = {{100, 64, 64}, {520, 128, 64}, {96, 300, 48}, {36, 40, 65}, {70, 1037, 97}, {13, 2051, 200}, {130, 700, 128}};
+        // in blocks of eight rows shared between the threads, the forward's Wᵀ in pieces of 64 rows of a panel:
+        // seed's contract layer, 256 x 64, is one panel of four pieces)
+        int[][] shapes = {{100, 64, 64}, {520, 128, 64}, {96, 300, 48}, {36, 40, 65}, {70, 1037, 97}, {13, 2051, 200}, {130, 700, 128},
+                {512, 256, 64}};
         try {
             for (int[] s : shapes) {
                 int m = s[0], k = s[1], n = s[2];
