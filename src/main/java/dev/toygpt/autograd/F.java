@@ -302,10 +302,13 @@ public final class F {
         BufferPool.giveBack(mask);
         return Tensor.result(out, q.shape(), ins, dOut -> {
             float[] again = dropout == 0f ? null : causalDropoutMask(b * heads * t, t, dropout, maskSeed);
+            // q, k and v usually get their first gradient here (each is a Linear's output): then the kernel
+            // writes it whole, zeroing each head's columns on the thread that computes them
+            boolean add = q.hasGrad() || k.hasGrad() || v.hasGrad();
             Attention.backward(q.data(), k.data(), v.data(), att, again, dOut,
-                    q.requiresGrad() ? q.gradForUpdate() : null,
-                    k.requiresGrad() ? k.gradForUpdate() : null,
-                    v.requiresGrad() ? v.gradForUpdate() : null, b, t, c, heads);
+                    q.requiresGrad() ? gradOf(q, add) : null,
+                    k.requiresGrad() ? gradOf(k, add) : null,
+                    v.requiresGrad() ? gradOf(v, add) : null, !add, b, t, c, heads);
             BufferPool.giveBack(att);
             BufferPool.giveBack(again);
         });

@@ -78,6 +78,16 @@ public final class Attention {
     /** Accumulates dq, dk, dv (any may be null) from dOut, using the weights saved by forward. */
     public static void backward(float[] q, float[] k, float[] v, float[] att, float[] dropMask, float[] dOut,
                                 float[] dq, float[] dk, float[] dv, int batch, int time, int channels, int heads) {
+        backward(q, k, v, att, dropMask, dOut, dq, dk, dv, false, batch, time, channels, heads);
+    }
+
+    /**
+     * {@link #backward}, where with overwrite dq, dk and dv come with any values and get the gradients written
+     * rather than added: each (batch, head) zeroes its own columns first, on the thread that then adds into them,
+     * instead of the whole arrays being zero-filled on the calling thread beforehand.
+     */
+    public static void backward(float[] q, float[] k, float[] v, float[] att, float[] dropMask, float[] dOut,
+                                float[] dq, float[] dk, float[] dv, boolean overwrite, int batch, int time, int channels, int heads) {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
         if (MatMul.SIMD) {
@@ -87,6 +97,7 @@ public final class Attention {
                 float[] dropped = dropMask == null ? null : new float[time * time];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
+                    if (overwrite) zeroHead(base, time, channels, hs, dq, dk, dv);
                     SimdAttention.backwardHead(q, k, v, att, dropMask, dOut, dq, dk, dv, base, bh * time * time, time,
                             channels, hs, scale, vt, dw, ds, dropped);
                 }
@@ -100,6 +111,7 @@ public final class Attention {
                 int b = bh / heads, h = bh % heads;
                 int base = b * time * channels + h * hs;
                 int attBase = bh * time * time;
+                if (overwrite) zeroHead(base, time, channels, hs, dq, dk, dv);
                 transposeHead(v, base, channels, hs, time, vt);
                 for (int t = 0; t < time; t++) {
                     int oOff = base + t * channels;
@@ -167,6 +179,14 @@ public final class Attention {
             Softmax.softmaxRow(scores, 0, scores, 0, positions);
             for (int d = off; d < off + hs; d++) out[outOff + d] = 0f;
             for (int s = 0; s < positions; s++) Vec.axpy(scores[s], values, s * channels + off, out, outOff + off, hs);
+        }
+    }
+
+    /** Zeroes one (batch, head)'s columns, time rows of hs from base, in each of the arrays that is not null. */
+    private static void zeroHead(int base, int time, int channels, int hs, float[]... grads) {
+        for (float[] g : grads) {
+            if (g == null) continue;
+            for (int t = 0, off = base; t < time; t++, off += channels) java.util.Arrays.fill(g, off, off + hs, 0f);
         }
     }
 
