@@ -28,7 +28,7 @@ public final class Attention {
                 int tPad = SimdAttention.paddedTime(time);
                 float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
                 float[] weights = att != null ? att : new float[time * time];
-                double[][] expScratch = SimdExp.newScratch(time);
+                double[][] expScratch = SimdExp.newScratch(SimdAttention.GROUP * time);
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     int attBase = att != null ? bh * time * time : 0;

@@ -30,7 +30,7 @@ final class SimdAttention {
      * Forward pass of one (batch, head): att rows get the softmax weights, out this head's columns.
      *
      * @param scores GROUP * paddedTime(time) floats of scratch
-     * @param expScratch {@link SimdExp#newScratch}(time), for the softmax
+     * @param expScratch {@link SimdExp#newScratch}(GROUP * time), for the softmax
      */
     static void forwardHead(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
                             int base, int attBase, int time, int channels, int hs, float scale,
@@ -42,7 +42,8 @@ final class SimdAttention {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
             sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
-            for (int r = 0; r < GROUP; r++) softmaxRow(scores, r * tPad, t0 + r + 1, att, row + r * time, time, expScratch);
+            SimdExp.softmaxRows(scores, 0, tPad, att, row, time, GROUP, t0 + 1, expScratch); // see softmaxRow
+            for (int r = 0; r < GROUP; r++) java.util.Arrays.fill(att, row + r * time + t0 + r + 1, row + (r + 1) * time, 0f);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
             float[] w = att;
             int wOff = row, wRow = time;

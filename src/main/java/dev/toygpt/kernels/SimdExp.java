@@ -57,6 +57,39 @@ final class SimdExp {
         for (int j = 0; j < n; j++) out[outOff + j] *= inv;
     }
 
+    /**
+     * The softmax of rows rows at once, row r being x[xOff + r xRow ..+ firstN + r] (attention's rows of a group
+     * of queries, each one key longer than the one before), into out[outOff + r outRow ..]: the floats of
+     * {@link #softmaxRow} row by row, with the exponentials of all the rows in one call, so that the short rows
+     * fill whole vectors together. scratch is {@link #newScratch}(rows (firstN + rows) or more).
+     */
+    static void softmaxRows(float[] x, int xOff, int xRow, float[] out, int outOff, int outRow, int rows, int firstN,
+                            double[][] scratch) {
+        double[] d = scratch[0], y = scratch[1];
+        int at = 0;
+        for (int r = 0; r < rows; r++) {
+            int off = xOff + r * xRow, n = firstN + r;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) max = Math.max(max, x[off + j]);
+            for (int j = 0; j < n; j++) d[at + j] = x[off + j] - max; // the float difference, as Softmax takes it
+            at += n;
+        }
+        exp(d, y, at);
+        at = 0;
+        for (int r = 0; r < rows; r++) {
+            int off = outOff + r * outRow, n = firstN + r;
+            float sum = 0f;
+            for (int j = 0; j < n; j++) {
+                float e = toFloat(d[at + j], y[at + j]);
+                out[off + j] = e;
+                sum += e;
+            }
+            float inv = 1f / sum;
+            for (int j = 0; j < n; j++) out[off + j] *= inv;
+            at += n;
+        }
+    }
+
     /** Room for the exponents and powers of a row of up to n values, as {@link #softmaxRow} takes it. */
     static double[][] newScratch(int n) {
         int size = (n + L - 1) / L * L;

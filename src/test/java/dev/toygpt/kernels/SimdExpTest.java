@@ -62,4 +62,22 @@ class SimdExpTest {
             }
         }
     }
+
+    @Test
+    void rowsTogetherGiveTheFloatsOfSoftmaxRowByRow() {
+        assumeTrue(MatMul.SIMD, "needs the Vector API");
+        Rng rng = new Rng(7);
+        int rows = 4, stride = 80;
+        double[][] scratch = SimdExp.newScratch(rows * stride);
+        for (int firstN = 1; firstN <= 70; firstN++) {
+            for (double spread : new double[] {0.01, 4, 60}) {
+                float[] x = new float[2 + rows * stride];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextGaussian() * spread);
+                float[] expected = new float[1 + rows * stride], actual = new float[1 + rows * stride];
+                for (int r = 0; r < rows; r++) Softmax.softmaxRow(x, 2 + r * stride, expected, 1 + r * stride, firstN + r);
+                SimdExp.softmaxRows(x, 2, stride, actual, 1, stride, rows, firstN, scratch);
+                assertArrayEquals(expected, actual, "rows from " + firstN + ", spread " + spread);
+            }
+        }
+    }
 }
