@@ -136,21 +136,24 @@ public final class Parallel {
             this.unfinished = new AtomicInteger(parts);
         }
 
-        /** Claims and runs parts until none is left, those of run home first. */
+        /**
+         * Claims and runs parts until none is left, those of run home first. The parts run are counted off
+         * unfinished once, at the end: the count is the one line that every thread writes.
+         */
         void runParts(int home) {
+            int done = 0;
             for (int i = 0; i < runs; i++) {
                 int r = (home + i) % runs, first = parts * r / runs, size = parts * (r + 1) / runs - first;
-                for (int k; (k = next.getAndIncrement(r * PAD)) < size; ) {
+                for (int k; (k = next.getAndIncrement(r * PAD)) < size; done++) {
                     int part = first + k;
                     try {
                         body.run((int) ((long) n * part / parts), (int) ((long) n * (part + 1) / parts));
                     } catch (Throwable t) {
                         failure = t;
-                    } finally {
-                        unfinished.decrementAndGet();
                     }
                 }
             }
+            if (done > 0) unfinished.addAndGet(-done);
         }
     }
 
