@@ -49,7 +49,7 @@ public final class F {
 
     /** y = x Wᵀ + b with a PyTorch-layout weight (out, in); x is (..., in), bias may be null. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        float[] y = linearValues(x, weight, bias);
+        float[] y = linearValues(x, weight, bias, false);
         int rows = x.size() / weight.dim(1);
         return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias}, dy -> {
             if (bias != null && bias.requiresGrad()) {
@@ -65,8 +65,7 @@ public final class F {
      * the gradient passes, elsewhere it stops, so the output alone is enough for the backward pass.
      */
     public static Tensor linearRelu(Tensor x, Tensor weight, Tensor bias) {
-        float[] y = linearValues(x, weight, bias);
-        Activations.leakyRelu(y, y, 0f);
+        float[] y = linearValues(x, weight, bias, true); // the product applies the ReLU to each tile as it ends
         int rows = x.size() / weight.dim(1);
         return Tensor.result(y, linearShape(x, weight), new Tensor[]{x, weight, bias}, dy -> {
             // dy is this result's own gradient, read by nobody after this: ReLU's backward pass overwrites it
@@ -77,14 +76,16 @@ public final class F {
         });
     }
 
-    private static float[] linearValues(Tensor x, Tensor weight, Tensor bias) {
+    private static float[] linearValues(Tensor x, Tensor weight, Tensor bias, boolean relu) {
         int in = weight.dim(1), outF = weight.dim(0);
         if (x.dim(-1) != in) {
             throw new IllegalArgumentException("linear: input has " + x.dim(-1) + " features, weight expects " + in);
         }
         int rows = x.size() / in;
         float[] y = BufferPool.floats(rows * outF);
-        MatMul.linear(x.data(), weight.data(), bias == null ? null : bias.data(), y, rows, in, outF);
+        float[] b = bias == null ? null : bias.data();
+        if (relu) MatMul.linearRelu(x.data(), weight.data(), b, y, rows, in, outF);
+        else MatMul.linear(x.data(), weight.data(), b, y, rows, in, outF);
         return y;
     }
 

@@ -31,12 +31,12 @@ public final class MatMul {
 
     /** C(M,N) = A(M,K) · B(K,N), or C += ... when accumulate. */
     public static void matmul(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        gemm(a, k, 1, b, c, m, k, n, accumulate, null);
+        gemm(a, k, 1, b, c, m, k, n, accumulate, null, false);
     }
 
     /** C(M,N) = A(M,K) · B(N,K)ᵀ, or C += ... when accumulate. This is y = x Wᵀ for a PyTorch-layout weight. */
     public static void matmulTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        gemmTransB(a, b, c, m, k, n, accumulate, null);
+        gemmTransB(a, b, c, m, k, n, accumulate, null, false);
     }
 
     /**
@@ -44,11 +44,20 @@ public final class MatMul {
      * where each row of y starts, so it costs no pass of its own.
      */
     public static void linear(float[] x, float[] w, float[] bias, float[] y, int rows, int in, int out) {
-        gemmTransB(x, w, y, rows, in, out, false, bias);
+        gemmTransB(x, w, y, rows, in, out, false, bias, false);
+    }
+
+    /**
+     * relu(x · Wᵀ + bias): {@link #linear} with the ReLU applied by the product to each tile of y as it is finished,
+     * while the tile is still in the first-level cache, rather than by a pass of its own. The same floats as
+     * {@link #linear} followed by {@link Activations#leakyRelu} with slope 0.
+     */
+    public static void linearRelu(float[] x, float[] w, float[] bias, float[] y, int rows, int in, int out) {
+        gemmTransB(x, w, y, rows, in, out, false, bias, true);
     }
 
     /** C(M,N) (+)= A(M,K) · B(N,K)ᵀ. With SIMD, B's panels are packed from B directly, never transposed whole. */
-    private static void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate, float[] bias) {
+    private static void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate, float[] bias, boolean relu) {
         if (SIMD) {
             float[] packed = scratch(1, VectorMatMul.packedSize(k, n));
             // panels split into pieces of PACK_ROWS rows, so that a single panel (seed's contract layer, 256 x 64:
@@ -60,17 +69,17 @@ public final class MatMul {
                     VectorMatMul.packPanelOfTransposedB(b, k, n, packed, i / pieces, p0, Math.min(k, p0 + PACK_ROWS));
                 }
             });
-            gemmPacked(a, k, 1, null, packed, false, c, m, k, n, accumulate, bias);
+            gemmPacked(a, k, 1, null, packed, false, c, m, k, n, accumulate, bias, relu);
             return;
         }
         float[] bt = scratch(0, k * n);
         transpose(b, bt, n, k);
-        gemm(a, k, 1, bt, c, m, k, n, accumulate, bias);
+        gemm(a, k, 1, bt, c, m, k, n, accumulate, bias, relu);
     }
 
     /** C(M,N) = A(K,M)ᵀ · B(K,N), or C += ... when accumulate. This is dW = dyᵀ x. */
     public static void matmulTransA(float[] a, float[] b, float[] c, int m, int k, int n, boolean accumulate) {
-        gemm(a, 1, m, b, c, m, k, n, accumulate, null);
+        gemm(a, 1, m, b, c, m, k, n, accumulate, null, false);
     }
 
     /**
@@ -78,7 +87,7 @@ public final class MatMul {
      * each row of C starts from bias(N), or from zeros when bias is null.
      */
     static void gemm(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int k, int n, boolean accumulate,
-                     float[] bias) {
+                     float[] bias, boolean relu) {
         float[] packed = null;
         boolean inPlace = SIMD && VectorMatMul.readsBInPlace(aRowStride, aColStride, n);
         if (SIMD && (n == VectorMatMul.PANEL || inPlace)) {
@@ -88,18 +97,18 @@ public final class MatMul {
             // in blocks of eight rows, shared between the threads (the weight gradient's B is as long as the batch)
             Parallel.forRange((k + 7) / 8, PACK_COST * 8 * n, (s, e) -> VectorMatMul.packRowsOfB(b, k, n, p, s * 8, Math.min(k, e * 8)));
         }
-        gemmPacked(a, aRowStride, aColStride, b, packed, inPlace, c, m, k, n, accumulate, bias);
+        gemmPacked(a, aRowStride, aColStride, b, packed, inPlace, c, m, k, n, accumulate, bias, relu);
     }
 
     /** gemm once B is packed (SIMD: packed holds B's panels, or B itself when bInPlace; portable: b is B, row-major). */
     private static void gemmPacked(float[] a, int aRowStride, int aColStride, float[] b, float[] packed, boolean bInPlace, float[] c,
-                                   int m, int k, int n, boolean accumulate, float[] bias) {
+                                   int m, int k, int n, boolean accumulate, float[] bias, boolean relu) {
         int rowBlock = SIMD ? VectorMatMul.TILE_ROWS : ROW_BLOCK; // whole register tiles per thread
         int blocks = (m + rowBlock - 1) / rowBlock;
         Parallel.forRange(blocks, 2L * rowBlock * k * n, (start, end) -> {
             int r0 = start * rowBlock, r1 = Math.min(m, end * rowBlock);
             if (SIMD && k > 0) {
-                VectorMatMul.rows(a, aRowStride, aColStride, packed, bInPlace, c, r0, r1, k, n, accumulate, bias); // sets C itself
+                VectorMatMul.rows(a, aRowStride, aColStride, packed, bInPlace, c, r0, r1, k, n, accumulate, bias, relu); // sets C itself
                 return;
             }
             if (!accumulate && bias == null) Arrays.fill(c, r0 * n, r1 * n, 0f);
@@ -107,6 +116,9 @@ public final class MatMul {
                 for (int i = r0; i < r1; i++) System.arraycopy(bias, 0, c, i * n, n);
             }
             if (!SIMD) portableRows(a, aRowStride, aColStride, b, c, r0, r1, k, n);
+            if (relu) {
+                for (int i = r0 * n; i < r1 * n; i++) c[i] = c[i] > 0f ? c[i] : c[i] * 0f; // Vec.leakyRelu's formula
+            }
         });
     }
 

@@ -1,6 +1,7 @@
 package dev.toygpt.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -154,10 +155,12 @@ final class VectorMatMul {
 
     /**
      * Rows [r0, r1) of C(M,N) = start + A·B, B packed (or B itself when bInPlace, see {@link #readsBInPlace}),
-     * where start is C itself when accumulate, else each row is bias(N), or zeros when bias is null.
+     * where start is C itself when accumulate, else each row is bias(N), or zeros when bias is null. With relu,
+     * each tile of C gets max(c, 0 c) (Vec.leakyRelu's formula at slope 0) once its last block of K is added,
+     * while it is still in the first-level cache.
      */
     static void rows(float[] a, int aRowStride, int aColStride, float[] packedB, boolean bInPlace, float[] c, int r0, int r1, int k, int n,
-                     boolean accumulate, float[] bias) {
+                     boolean accumulate, float[] bias, boolean relu) {
         float[][] panelsOfA = PACKED_A.get();
         int panelsOfB = (n + PANEL - 1) / PANEL;
         boolean inPlace = aColStride == 1 && IN_PLACE; // whole tiles of row-major A read where they are
@@ -165,6 +168,7 @@ final class VectorMatMul {
             int i1 = Math.min(r1, i0 + M_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int kc = Math.min(k, p0 + K_BLOCK) - p0;
+                boolean reluNow = relu && p0 + kc == k;
                 packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA, inPlace);
                 // the first block of K starts from the bias or zeros rather than from C
                 float[] start = accumulate || p0 > 0 ? null : bias != null ? bias : ZEROS;
@@ -179,12 +183,31 @@ final class VectorMatMul {
                         if (fullWidth && fullTile) {
                             if (start == null) tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
                             else tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
+                            if (reluNow) reluTile(c, i * n + j, n);
                         } else {
                             edgeTile(at, a0, as, packedB, bBase, bs, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
+                            if (reluNow) reluEdge(c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n);
                         }
                     }
                 }
             }
+        }
+    }
+
+    /** ReLU of a whole tile of C from c0 (rows n apart), by Vec.leakyRelu's formula at slope 0. */
+    private static void reluTile(float[] c, int c0, int n) {
+        for (int r = 0, row = c0; r < TILE_ROWS; r++, row += n) {
+            for (int v = 0; v < PANEL; v += L) {
+                FloatVector x = FloatVector.fromArray(S, c, row + v);
+                x.blend(x.mul(0f), x.compare(VectorOperators.LE, 0f)).intoArray(c, row + v);
+            }
+        }
+    }
+
+    /** ReLU of the rows x cols of C at (i, j) that an edge tile covers. */
+    private static void reluEdge(float[] c, int i, int rows, int j, int cols, int n) {
+        for (int r = 0; r < rows; r++) {
+            for (int q = (i + r) * n + j, end = q + cols; q < end; q++) c[q] = c[q] > 0f ? c[q] : c[q] * 0f;
         }
     }
 

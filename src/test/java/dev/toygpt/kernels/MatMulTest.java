@@ -77,6 +77,31 @@ class MatMulTest {
     }
 
     @Test
+    void linearReluGivesTheFloatsOfLinearThenRelu() {
+        int saved = Parallel.threads();
+        Rng rng = new Rng(93);
+        // seed's expand layer; ragged rows and columns (edge tiles); K over one block (the ReLU waits for the last)
+        int[][] shapes = {{512, 64, 256}, {37, 64, 65}, {13, 300, 17}, {6, 600, 128}, {99, 7, 300}};
+        try {
+            for (int[] s : shapes) {
+                int m = s[0], k = s[1], n = s[2];
+                float[] x = random(rng, m * k), w = random(rng, n * k), bias = random(rng, n);
+                for (int threads = 1; threads <= 2; threads++) {
+                    Parallel.setThreads(threads);
+                    float[] expected = new float[m * n], actual = new float[m * n];
+                    MatMul.linear(x, w, bias, expected, m, k, n);
+                    Activations.leakyRelu(expected, expected, 0f);
+                    java.util.Arrays.fill(actual, Float.NaN);
+                    MatMul.linearRelu(x, w, bias, actual, m, k, n);
+                    assertArrayEquals(expected, actual, "relu(linear) of " + m + " x " + k + " x " + n + " on " + threads + " threads");
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    @Test
     void productsAreBitIdenticalAcrossThreadCounts() {
         int saved = Parallel.threads();
         Rng rng = new Rng(92);
