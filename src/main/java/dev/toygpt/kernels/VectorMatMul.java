@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Except on AVX-512, where a row-major A (the forward's x, the input gradient's dy) is read in place, row by
  * row: A(i, p) = a[i*K + p] is a step of 1 in p, which the JIT checks once per loop rather than per read,
  * and its 32 registers hold the tile's four row offsets with room to spare. Packing A cost 10-25% of those
- * products there. With AVX2's 16 registers the in-place tile ran at half speed, so A is packed there.
+ * products there. Aᵀ (the weight gradient's dyᵀ) is read in place there too, when N is whole panels.
+ * With AVX2's 16 registers the in-place tile ran at half speed, so A is packed there.
  * The loops follow the classic blocked order: a block of A (M_BLOCK x K_BLOCK) stays in the L2 cache, one
  * panel's slice of B (K_BLOCK x PANEL, 16 KB on AVX2) stays in L1 while the tile sweeps down the block's rows.
  * Rows and columns that do not fill a tile run the same tile on zero-padded copies, so every element of C is
@@ -155,11 +156,13 @@ final class VectorMatMul {
         float[][] panelsOfA = PACKED_A.get();
         int panelsOfB = (n + PANEL - 1) / PANEL;
         boolean inPlace = aColStride == 1 && IN_PLACE; // whole tiles of row-major A read where they are
+        // Aᵀ (the weight gradient's dyᵀ) read in place too, where every tile is whole in width (see tile4x4T)
+        boolean inPlaceT = IN_PLACE && !inPlace && aRowStride == 1 && n % PANEL == 0;
         for (int i0 = r0; i0 < r1; i0 += M_BLOCK) {
             int i1 = Math.min(r1, i0 + M_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int kc = Math.min(k, p0 + K_BLOCK) - p0;
-                packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA, inPlace);
+                packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA, inPlace || inPlaceT);
                 // the first block of K starts from the bias or zeros rather than from C
                 float[] start = accumulate || p0 > 0 ? null : bias != null ? bias : ZEROS;
                 for (int q = 0; q < panelsOfB; q++) {
@@ -170,7 +173,11 @@ final class VectorMatMul {
                         boolean fullTile = i + TILE_ROWS <= i1, here = fullTile && inPlace;
                         float[] at = here ? a : panelsOfA[t];
                         int a0 = here ? i * aRowStride + p0 : 0, as = here ? aRowStride : 0;
-                        if (fullWidth && fullTile) {
+                        if (fullWidth && fullTile && inPlaceT) {
+                            int aT = i + p0 * aColStride;
+                            if (start == null) tile4x4T(a, aT, aColStride, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
+                            else tile4x4T(a, aT, aColStride, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
+                        } else if (fullWidth && fullTile) {
                             if (start == null) tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
                             else tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
                         } else {
@@ -330,6 +337,35 @@ final class VectorMatMul {
         c30.intoArray(c, c0 + 3 * n); c31.intoArray(c, c0 + 3 * n + L); c32.intoArray(c, c0 + 3 * n + 2 * L); c33.intoArray(c, c0 + 3 * n + 3 * L);
     }
 
+
+    /**
+     * {@link #tile4x4} reading Aᵀ in place: A(r, p) = a[a0 + p*as + r], the tile's four values for one p side by
+     * side. The stride as is known only at run time, so each of the four broadcasts keeps a range check, but
+     * with AVX-512 they hide behind the 16 multiply-adds of a step; packing A cost more (baby's weight
+     * gradients 76-88 -> 85-99 GFLOP/s, one thread). The same sums in the same order as the packed tile.
+     */
+    private static void tile4x4T(float[] a, int a0, int as, float[] b, int bBase, int bs, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L), c02 = FloatVector.fromArray(S, s, s0 + 2 * L), c03 = FloatVector.fromArray(S, s, s0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L), c12 = FloatVector.fromArray(S, s, s0 + ss + 2 * L), c13 = FloatVector.fromArray(S, s, s0 + ss + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L), c22 = FloatVector.fromArray(S, s, s0 + 2 * ss + 2 * L), c23 = FloatVector.fromArray(S, s, s0 + 2 * ss + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L), c32 = FloatVector.fromArray(S, s, s0 + 3 * ss + 2 * L), c33 = FloatVector.fromArray(S, s, s0 + 3 * ss + 3 * L);
+        for (int p = 0; p < kc; p++) {
+            int ai = a0 + p * as, bi = bBase + p * bs;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L), b2 = FloatVector.fromArray(S, b, bi + 2 * L), b3 = FloatVector.fromArray(S, b, bi + 3 * L);
+            FloatVector x0 = FloatVector.broadcast(S, a[ai]);
+            c00 = x0.fma(b0, c00); c01 = x0.fma(b1, c01); c02 = x0.fma(b2, c02); c03 = x0.fma(b3, c03);
+            FloatVector x1 = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = x1.fma(b0, c10); c11 = x1.fma(b1, c11); c12 = x1.fma(b2, c12); c13 = x1.fma(b3, c13);
+            FloatVector x2 = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = x2.fma(b0, c20); c21 = x2.fma(b1, c21); c22 = x2.fma(b2, c22); c23 = x2.fma(b3, c23);
+            FloatVector x3 = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = x3.fma(b0, c30); c31 = x3.fma(b1, c31); c32 = x3.fma(b2, c32); c33 = x3.fma(b3, c33);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L); c03.intoArray(c, c0 + 3 * L);
+        c10.intoArray(c, c0 + n); c11.intoArray(c, c0 + n + L); c12.intoArray(c, c0 + n + 2 * L); c13.intoArray(c, c0 + n + 3 * L);
+        c20.intoArray(c, c0 + 2 * n); c21.intoArray(c, c0 + 2 * n + L); c22.intoArray(c, c0 + 2 * n + 2 * L); c23.intoArray(c, c0 + 2 * n + 3 * L);
+        c30.intoArray(c, c0 + 3 * n); c31.intoArray(c, c0 + 3 * n + L); c32.intoArray(c, c0 + 3 * n + 2 * L); c33.intoArray(c, c0 + 3 * n + 3 * L);
+    }
 
     /** {@link #tile4x4} reading A in place. */
     private static void tile4x4InPlace(float[] a, int a0, int as, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
