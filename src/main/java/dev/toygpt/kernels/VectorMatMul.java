@@ -22,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Except on AVX-512, where a row-major A (the forward's x, the input gradient's dy) is read in place, row by
  * row: A(i, p) = a[i*K + p] is a step of 1 in p, which the JIT checks once per loop rather than per read,
  * and its 32 registers hold the tile's four row offsets with room to spare. Packing A cost 10-25% of those
- * products there. With AVX2's 16 registers the in-place tile ran at half speed, so A is packed there.
+ * products there. Aᵀ (the weight gradient's dyᵀ) is packed there 16 rows at a time, when N is whole panels.
+ * With AVX2's 16 registers the in-place tile ran at half speed, so A is packed there.
  * The loops follow the classic blocked order: a block of A (M_BLOCK x K_BLOCK) stays in the L2 cache, one
  * panel's slice of B (K_BLOCK x PANEL, 16 KB on AVX2) stays in L1 while the tile sweeps down the block's rows.
  * Rows and columns that do not fill a tile run the same tile on zero-padded copies, so every element of C is
@@ -164,12 +165,16 @@ final class VectorMatMul {
         float[][] panelsOfA = PACKED_A.get();
         int panelsOfB = (n + PANEL - 1) / PANEL;
         boolean inPlace = aColStride == 1 && IN_PLACE; // whole tiles of row-major A read where they are
+        // Aᵀ (the weight gradient's dyᵀ) packed 16 rows at a time where every tile is whole in width (see pack16)
+        boolean by16 = IN_PLACE && !inPlace && aRowStride == 1 && n % PANEL == 0;
+        float[][] groups = by16 ? PACKED_16.get() : null;
         for (int i0 = r0; i0 < r1; i0 += M_BLOCK) {
             int i1 = Math.min(r1, i0 + M_BLOCK);
             for (int p0 = 0; p0 < k; p0 += K_BLOCK) {
                 int kc = Math.min(k, p0 + K_BLOCK) - p0;
                 boolean reluNow = relu && p0 + kc == k;
-                packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA, inPlace);
+                packA(a, aRowStride, aColStride, i0, i1, p0, kc, panelsOfA, inPlace || by16);
+                if (by16) pack16(a, aColStride, i0, i1, p0, kc, groups);
                 // the first block of K starts from the bias or zeros rather than from C
                 float[] start = accumulate || p0 > 0 ? null : bias != null ? bias : ZEROS;
                 for (int q = 0; q < panelsOfB; q++) {
@@ -181,8 +186,16 @@ final class VectorMatMul {
                         float[] at = here ? a : panelsOfA[t];
                         int a0 = here ? i * aRowStride + p0 : 0, as = here ? aRowStride : 0;
                         if (fullWidth && fullTile) {
-                            if (start == null) tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
-                            else tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
+                            if (by16) {
+                                float[] group = groups[(i - i0) / 16];
+                                int row = (i - i0) % 16;
+                                if (start == null) tile4x4Of16(group, row, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
+                                else tile4x4Of16(group, row, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
+                            } else if (start == null) {
+                                tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, c, i * n + j, n);
+                            } else {
+                                tile(at, a0, as, packedB, bBase, bs, kc, c, i * n + j, n, start, s0, 0);
+                            }
                             if (reluNow) reluTile(c, i * n + j, n);
                         } else {
                             edgeTile(at, a0, as, packedB, bBase, bs, kc, c, i, Math.min(TILE_ROWS, i1 - i), j, Math.min(PANEL, n - j), n, start, s0);
@@ -359,6 +372,55 @@ final class VectorMatMul {
         c30.intoArray(c, c0 + 3 * n); c31.intoArray(c, c0 + 3 * n + L); c32.intoArray(c, c0 + 3 * n + 2 * L); c33.intoArray(c, c0 + 3 * n + 3 * L);
     }
 
+
+    /** Per thread (AVX-512): Aᵀ's rows of one block in groups of 16, see {@link #pack16}. */
+    private static final ThreadLocal<float[][]> PACKED_16 = ThreadLocal.withInitial(() -> new float[(M_BLOCK + 15) / 16][16 * K_BLOCK]);
+
+    /**
+     * Aᵀ(i0..i1, p0..p0+kc) (A(i, p) = a[i + p*acs], the weight gradient's dyᵀ) in groups of 16 rows, four
+     * tiles: group g holds A(i0 + 16 g + r, p0 + p) at p * 16 + r. Where 16 rows are there, one AVX-512 vector
+     * copy per p, reading each line of dy once; packing tile by tile read each line four times, and reading
+     * dyᵀ in place left a range check per broadcast and, for dy rows 2 KB apart (fc's 512 outputs), lines that
+     * crowd into two sets of the L1 cache (baby's dW, one thread: packed by tile 89-100 GFLOP/s, in place
+     * 94-103, by 16 103-110). The last group may be partial: only its valid rows are copied.
+     */
+    private static void pack16(float[] a, int acs, int i0, int i1, int p0, int kc, float[][] groups) {
+        for (int i = i0, g = 0; i < i1; i += 16, g++) {
+            float[] group = groups[g];
+            int rows = Math.min(16, i1 - i);
+            if (rows == 16 && L == 16) {
+                for (int p = 0, q = i + p0 * acs; p < kc; p++, q += acs) FloatVector.fromArray(S, a, q).intoArray(group, p * 16);
+            } else {
+                for (int p = 0, q = i + p0 * acs; p < kc; p++, q += acs) {
+                    for (int r = 0; r < rows; r++) group[p * 16 + r] = a[q + r];
+                }
+            }
+        }
+    }
+
+    /** {@link #tile4x4} on a group of {@link #pack16}: A(r, p) = a[p * 16 + a0 + r], a stride the JIT can prove in bounds. */
+    private static void tile4x4Of16(float[] a, int a0, float[] b, int bBase, int bs, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {
+        FloatVector c00 = FloatVector.fromArray(S, s, s0), c01 = FloatVector.fromArray(S, s, s0 + L), c02 = FloatVector.fromArray(S, s, s0 + 2 * L), c03 = FloatVector.fromArray(S, s, s0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, s, s0 + ss), c11 = FloatVector.fromArray(S, s, s0 + ss + L), c12 = FloatVector.fromArray(S, s, s0 + ss + 2 * L), c13 = FloatVector.fromArray(S, s, s0 + ss + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, s, s0 + 2 * ss), c21 = FloatVector.fromArray(S, s, s0 + 2 * ss + L), c22 = FloatVector.fromArray(S, s, s0 + 2 * ss + 2 * L), c23 = FloatVector.fromArray(S, s, s0 + 2 * ss + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, s, s0 + 3 * ss), c31 = FloatVector.fromArray(S, s, s0 + 3 * ss + L), c32 = FloatVector.fromArray(S, s, s0 + 3 * ss + 2 * L), c33 = FloatVector.fromArray(S, s, s0 + 3 * ss + 3 * L);
+        for (int p = 0; p < kc; p++) {
+            int ai = p * 16 + a0, bi = bBase + p * bs;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L), b2 = FloatVector.fromArray(S, b, bi + 2 * L), b3 = FloatVector.fromArray(S, b, bi + 3 * L);
+            FloatVector x0 = FloatVector.broadcast(S, a[ai]);
+            c00 = x0.fma(b0, c00); c01 = x0.fma(b1, c01); c02 = x0.fma(b2, c02); c03 = x0.fma(b3, c03);
+            FloatVector x1 = FloatVector.broadcast(S, a[ai + 1]);
+            c10 = x1.fma(b0, c10); c11 = x1.fma(b1, c11); c12 = x1.fma(b2, c12); c13 = x1.fma(b3, c13);
+            FloatVector x2 = FloatVector.broadcast(S, a[ai + 2]);
+            c20 = x2.fma(b0, c20); c21 = x2.fma(b1, c21); c22 = x2.fma(b2, c22); c23 = x2.fma(b3, c23);
+            FloatVector x3 = FloatVector.broadcast(S, a[ai + 3]);
+            c30 = x3.fma(b0, c30); c31 = x3.fma(b1, c31); c32 = x3.fma(b2, c32); c33 = x3.fma(b3, c33);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L); c03.intoArray(c, c0 + 3 * L);
+        c10.intoArray(c, c0 + n); c11.intoArray(c, c0 + n + L); c12.intoArray(c, c0 + n + 2 * L); c13.intoArray(c, c0 + n + 3 * L);
+        c20.intoArray(c, c0 + 2 * n); c21.intoArray(c, c0 + 2 * n + L); c22.intoArray(c, c0 + 2 * n + 2 * L); c23.intoArray(c, c0 + 2 * n + 3 * L);
+        c30.intoArray(c, c0 + 3 * n); c31.intoArray(c, c0 + 3 * n + L); c32.intoArray(c, c0 + 3 * n + 2 * L); c33.intoArray(c, c0 + 3 * n + 3 * L);
+    }
 
     /** {@link #tile4x4} reading A in place. */
     private static void tile4x4InPlace(float[] a, int a0, int as, float[] b, int bBase, int kc, float[] c, int c0, int n, float[] s, int s0, int ss) {

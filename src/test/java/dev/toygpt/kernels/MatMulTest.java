@@ -76,6 +76,28 @@ class MatMulTest {
         }
     }
 
+    /**
+     * dW = dyᵀ x packs dy's columns 16 rows at a time on AVX-512 (a last group partial), the other layouts read
+     * A packed tile by tile or in place: all add the same terms in the same order, so Aᵀ B equals the product of
+     * A transposed bit for bit.
+     */
+    @Test
+    void transposedAGivesTheSameBitsAsATransposed() {
+        Rng rng = new Rng(93);
+        int[][] shapes = {{384, 768, 128}, {128, 768, 512}, {65, 300, 128}, {8, 257, 64}, {12, 5, 192}, {13, 64, 65}, {20, 40, 64}, {100, 64, 128}, {30, 9, 64}};
+        for (int[] s : shapes) {
+            int m = s[0], k = s[1], n = s[2];
+            float[] at = random(rng, k * m), b = random(rng, k * n), a = new float[m * k], start = random(rng, m * n);
+            MatMul.transpose(at, a, k, m);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                float[] viaT = start.clone(), plain = start.clone();
+                MatMul.matmulTransA(at, b, viaT, m, k, n, accumulate);
+                MatMul.matmul(a, b, plain, m, k, n, accumulate);
+                assertArrayEquals(plain, viaT, m + " x " + k + " x " + n + (accumulate ? " +=" : ""));
+            }
+        }
+    }
+
     @Test
     void linearReluGivesTheFloatsOfLinearThenRelu() {
         int saved = Parallel.threads();
