@@ -115,7 +115,8 @@ class TrainCommandTest {
         assertEquals(Long.parseLong(reached.group(1).replace(",", "")), Long.parseLong(time.group(2).replace(",", "")));
         double training = Double.parseDouble(time.group(1));
         double parts = training + Double.parseDouble(time.group(3)) + Double.parseDouble(time.group(4)) + Double.parseDouble(time.group(5));
-        assertTrue(training > 0 && training <= 2.5, "the steps fit in the 2 s limit: " + time.group());
+        // not "> 0": on a busy disk the checkpoints can take most of the 2 s, leaving a few steps that print as 0.0 s
+        assertTrue(training <= 2.5, "the steps fit in the 2 s limit: " + time.group());
         assertTrue(parts <= wall, "the parts (" + parts + " s) fit in the command's " + wall + " s");
         var settings = Checkpoint.readSettings(new RunDirectory(tmp.resolve("limited")).last());
         assertEquals("time", settings.schedule());
