@@ -3,7 +3,6 @@ package dev.toygpt.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -28,48 +27,59 @@ final class SimdDropout {
     /**
      * Zeroes x[off + j] where element first + j is dropped, for j from 0 in steps of L while j + L <= n;
      * first must be a multiple of 4 (the first element of a hash). Returns the j it stopped at.
+     *
+     * <p>Each loop computes its draws itself rather than calling a method that returns them: a vector or a mask
+     * handed between methods that the JIT does not inline into one another is boxed, an allocation per call.
      */
     static int applyRow(float[] x, int off, int n, int threshold, long seed, long first) {
+        float below = threshold - 32768;
         int j = 0;
         for (; j + L <= n; j += L) {
-            VectorMask<Float> kept = kept(seed, (first + j) >>> 2, threshold);
-            FloatVector.fromArray(F, x, off + j).blend(0f, kept.not()).intoArray(x, off + j);
+            // hash(seed, h) = mix(seed + (h + 1) * golden) for the L / 4 hashes h from (first + j) / 4, as Dropout.hash
+            LongVector z = LongVector.broadcast(H, ((first + j) >>> 2) + 1).add(IOTA).mul(GOLDEN).add(seed);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(MIX1);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(MIX2);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
+            // the 16-bit draws, unsigned, as floats minus 2^15: flipping the top bit makes the signed short draw - 2^15
+            FloatVector draws = (FloatVector) z.reinterpretAsShorts().lanewise(VectorOperators.XOR, (short) 0x8000).convertShape(VectorOperators.S2F, F, 0);
+            FloatVector.fromArray(F, x, off + j).blend(0f, draws.compare(VectorOperators.LT, below)).intoArray(x, off + j);
         }
         return j;
     }
 
     /** y[yOff + j] = x[xOff + j] * keep, or +0 where element first + j is dropped: {@link #applyRow} with the multiply in the same pass. */
     static int scaleRow(float[] x, int xOff, float[] y, int yOff, int n, float keep, int threshold, long seed, long first) {
+        float below = threshold - 32768;
         int j = 0;
         for (; j + L <= n; j += L) {
-            VectorMask<Float> kept = kept(seed, (first + j) >>> 2, threshold);
-            FloatVector.fromArray(F, x, xOff + j).mul(keep).blend(0f, kept.not()).intoArray(y, yOff + j);
+            LongVector z = LongVector.broadcast(H, ((first + j) >>> 2) + 1).add(IOTA).mul(GOLDEN).add(seed);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(MIX1);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(MIX2);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
+            FloatVector draws = (FloatVector) z.reinterpretAsShorts().lanewise(VectorOperators.XOR, (short) 0x8000).convertShape(VectorOperators.S2F, F, 0);
+            FloatVector.fromArray(F, x, xOff + j).mul(keep).blend(0f, draws.compare(VectorOperators.LT, below)).intoArray(y, yOff + j);
         }
         return j;
     }
 
     /** dx[i] += d[i] * keep where element i is kept, for i from `from` in steps of L while i + L <= to (from a multiple of 4). */
     static int addApplied(float[] d, float[] dx, int from, int to, int threshold, float keep, long seed) {
+        float below = threshold - 32768;
         int i = from;
         for (; i + L <= to; i += L) {
-            VectorMask<Float> kept = kept(seed, (long) i >>> 2, threshold);
+            LongVector z = LongVector.broadcast(H, ((long) i >>> 2) + 1).add(IOTA).mul(GOLDEN).add(seed);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(MIX1);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(MIX2);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
+            FloatVector draws = (FloatVector) z.reinterpretAsShorts().lanewise(VectorOperators.XOR, (short) 0x8000).convertShape(VectorOperators.S2F, F, 0);
             FloatVector g = FloatVector.fromArray(F, dx, i);
             // the dropped lanes keep dx as it is (adding +0 would turn a -0 into +0)
-            g.blend(g.add(FloatVector.fromArray(F, d, i).mul(keep)), kept).intoArray(dx, i);
+            g.add(FloatVector.fromArray(F, d, i).mul(keep)).blend(g, draws.compare(VectorOperators.LT, below)).intoArray(dx, i);
         }
         return i;
     }
 
-    /** Which of the L elements drawn from hashes h0 .. h0 + L/4 - 1 are kept: draw >= threshold. */
-    private static VectorMask<Float> kept(long seed, long h0, int threshold) {
-        // hash(seed, j) = mix(seed + (j + 1) * golden), as Dropout.hash
-        LongVector z = LongVector.broadcast(H, h0 + 1).add(LongVector.zero(H).addIndex(1)).mul(0x9E3779B97F4A7C15L).add(seed);
-        z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(0xBF58476D1CE4E5B9L);
-        z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(0x94D049BB133111EBL);
-        z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
-        // the 16-bit draws, unsigned, as floats minus 2^15: flipping the top bit makes the signed short draw - 2^15
-        ShortVector draws = z.reinterpretAsShorts().lanewise(VectorOperators.XOR, (short) 0x8000);
-        FloatVector f = (FloatVector) draws.convertShape(VectorOperators.S2F, F, 0);
-        return f.compare(VectorOperators.GE, (float) (threshold - 32768));
-    }
+    private static final long GOLDEN = 0x9E3779B97F4A7C15L, MIX1 = 0xBF58476D1CE4E5B9L, MIX2 = 0x94D049BB133111EBL;
+    /** 0, 1, .., L/4 - 1: the hashes of one vector of elements, after the first. */
+    private static final LongVector IOTA = LongVector.zero(H).addIndex(1);
 }
