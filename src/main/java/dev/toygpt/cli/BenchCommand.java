@@ -1,6 +1,7 @@
 package dev.toygpt.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
@@ -80,7 +81,22 @@ final class BenchCommand implements Callable<Integer> {
         var cpuClock = java.lang.management.ManagementFactory.getThreadMXBean();
         long cpu0 = cpuClock.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
-        for (int i = 0; i < iters; i++) loss = step(model, optimizer, batches, rng, buffers);
+        // each step's wall and processor time too: a drift down the steps says the JIT or the heap was still settling
+        var stepMs = JsonNodeFactory.instance.arrayNode();
+        var stepCpuMs = JsonNodeFactory.instance.arrayNode();
+        // and the bytes it allocated: steps reuse their arrays, so megabytes here mean the Vector API's plain-Java
+        // fallback (each operation a new array) in some kernel the JIT did not compile to vector instructions
+        var stepAllocMb = JsonNodeFactory.instance.arrayNode();
+        var allocClock = cpuClock instanceof com.sun.management.ThreadMXBean b ? b : null;
+        long self = Thread.currentThread().getId();
+        for (int i = 0; i < iters; i++) {
+            long s0 = System.nanoTime(), c0 = cpuClock.getCurrentThreadCpuTime();
+            long a0 = allocClock != null ? allocClock.getThreadAllocatedBytes(self) : 0;
+            loss = step(model, optimizer, batches, rng, buffers);
+            if (allocClock != null) stepAllocMb.add(round((allocClock.getThreadAllocatedBytes(self) - a0) / 1e6, 1));
+            stepMs.add(round((System.nanoTime() - s0) / 1e6, 1));
+            stepCpuMs.add(round((cpuClock.getCurrentThreadCpuTime() - c0) / 1e6, 1));
+        }
         double seconds = (System.nanoTime() - t0) / 1e9;
         double cpuSeconds = (cpuClock.getCurrentThreadCpuTime() - cpu0) / 1e9;
         int tokens = p.train().batchSize() * config.blockSize();
@@ -101,6 +117,9 @@ final class BenchCommand implements Callable<Integer> {
         // the calling thread's processor time: with --threads 1 all of a step's work, so on a busy machine
         // this says what the steps cost when the wall-clock time also holds other programs' turns
         if (cpuSeconds > 0) o.put("cpu_ms_per_iter", round(1000 * cpuSeconds / iters, 2));
+        o.set("step_ms", stepMs);
+        o.set("step_cpu_ms", stepCpuMs);
+        if (allocClock != null) o.set("step_alloc_mb", stepAllocMb);
         o.put("last_loss", round(loss, 4));
         // MFU as nanoGPT reports it: model FLOPs per second (6 N + 12 L C T per token) over the rate our own
         // matrix product reaches on this machine now, at the same thread count.

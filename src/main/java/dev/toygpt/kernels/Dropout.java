@@ -13,6 +13,9 @@ package dev.toygpt.kernels;
 public final class Dropout {
     private Dropout() {}
 
+    /** Whether the draws go a vector at a time ({@link SimdDropout}): the same draws, the same mask. */
+    private static final boolean SIMD = MatMul.SIMD && SimdDropout.ENABLED;
+
     /** Draws of 16 bits: 2^16 of them. */
     private static final int RESOLUTION = 1 << 16;
 
@@ -36,10 +39,7 @@ public final class Dropout {
     public static void apply(float[] x, float[] y, int n, float p, long seed) {
         int threshold = threshold(p);
         float keep = 1f / (1f - p);
-        Parallel.forRange(n, 8, (start, end) -> {
-            for (int i = start; i < end; i++) y[i] = x[i] * keep;
-            applyRow(y, start, end - start, threshold, seed, start);
-        });
+        Parallel.forRange(n, 8, (start, end) -> scaleRow(x, start, y, start, end - start, keep, threshold, seed, start));
     }
 
     /** dx[0..n) += d[0..n) times the mask drawn from seed: {@link #apply}'s backward pass. */
@@ -48,10 +48,16 @@ public final class Dropout {
         float keep = 1f / (1f - p);
         Parallel.forRange(n, 10, (start, end) -> {
             int i = start;
+            if (SIMD) {
+                for (; i < end && (i & 3) != 0; i++) {
+                    if (quarter(hash(seed, i >>> 2), i & 3) >= threshold) dx[i] += d[i] * keep;
+                }
+                i = SimdDropout.addApplied(d, dx, i, end, threshold, keep, seed);
+            }
             // four elements per hash, as applyRow draws them, with the first and last hashes partly used
             long word = 0;
-            for (; i < end; i++) {
-                if (i == start || (i & 3) == 0) word = hash(seed, i >>> 2);
+            for (int from = i; i < end; i++) {
+                if (i == from || (i & 3) == 0) word = hash(seed, i >>> 2);
                 if (quarter(word, i & 3) >= threshold) dx[i] += d[i] * keep;
             }
         });
@@ -81,9 +87,28 @@ public final class Dropout {
      * drawing the same values, in the backward pass.
      */
     static void applyRow(float[] x, int off, int n, float p, long seed, long first) {
-        float keep = 1f / (1f - p);
-        for (int j = 0; j < n; j++) x[off + j] *= keep;
-        applyRow(x, off, n, threshold(p), seed, first);
+        scaleRow(x, off, x, off, n, 1f / (1f - p), threshold(p), seed, first);
+    }
+
+    /**
+     * y[yOff + j] = x[xOff + j] * keep, or +0 where element first + j is dropped, for j < n (x and y may be the
+     * same row). With SIMD the multiply and the draws go in one pass; the same values either way.
+     */
+    private static void scaleRow(float[] x, int xOff, float[] y, int yOff, int n, float keep, int threshold, long seed, long first) {
+        if (!SIMD) {
+            for (int j = 0; j < n; j++) y[yOff + j] = x[xOff + j] * keep;
+            applyRow(y, yOff, n, threshold, seed, first);
+            return;
+        }
+        int j = 0;
+        for (; j < n && ((first + j) & 3) != 0; j++) y[yOff + j] = keepIf(x[xOff + j] * keep, draw(seed, first + j), threshold);
+        j += SimdDropout.scaleRow(x, xOff + j, y, yOff + j, n - j, keep, threshold, seed, first + j);
+        for (; j < n; j++) y[yOff + j] = keepIf(x[xOff + j] * keep, draw(seed, first + j), threshold);
+    }
+
+    /** Element e's 16-bit draw: quarter e % 4 of hash e / 4. */
+    private static int draw(long seed, long e) {
+        return quarter(hash(seed, e >>> 2), (int) e & 3);
     }
 
     /** Writes elements first .. first + n of the mask drawn from seed into x[off ..]. */
@@ -99,6 +124,7 @@ public final class Dropout {
         for (; j < n && ((first + j) & 3) != 0; j++) {
             if (quarter(hash(seed, (first + j) >>> 2), (int) (first + j) & 3) < threshold) x[off + j] = 0f;
         }
+        if (SIMD) j += SimdDropout.applyRow(x, off + j, n - j, threshold, seed, first + j);
         for (; j + 4 <= n; j += 4) {
             long word = hash(seed, (first + j) >>> 2);
             // branch-free: (draw - threshold) >> 31 is -1 (dropped) or 0; the float's bits are masked to zero

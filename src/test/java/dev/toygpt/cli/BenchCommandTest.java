@@ -51,6 +51,10 @@ class BenchCommandTest extends CliTestBase {
         assertEquals(512 * 1000 / msPerIter, tokensPerS, tokensPerS * 0.02, j.toString());
         assertTrue(j.path("gflops").asDouble() > 0, j.toString());
         assertTrue(j.path("last_loss").asDouble() > 0, j.toString());
+        // one figure per timed step, whose wall times add up to the run's
+        assertEquals(2, j.path("step_ms").size(), j.toString());
+        assertEquals(2, j.path("step_cpu_ms").size(), j.toString());
+        assertEquals(j.path("seconds").asDouble() * 1000, j.path("step_ms").get(0).asDouble() + j.path("step_ms").get(1).asDouble(), 5, j.toString());
         assertTrue(j.path("gen_tokens_per_s").isMissingNode(), "no generation was asked for: " + j);
 
         // MFU: nanoGPT's model FLOPs per token, 6 (N - block * n_embd) + 12 n_layer n_embd block

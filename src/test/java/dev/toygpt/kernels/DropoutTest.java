@@ -117,6 +117,58 @@ class DropoutTest {
         }
     }
 
+    /** The documented rule, one element at a time: drop element i when quarter i % 4 of hash i / 4 is below the threshold. */
+    private static boolean plainKept(long seed, long i, int threshold) {
+        long z = seed + ((i >>> 2) + 1L) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z ^= z >>> 31;
+        return ((int) (z >>> ((i & 3) << 4)) & 0xFFFF) >= threshold;
+    }
+
+    @Test
+    void everyPathDrawsTheSameMaskAsThePlainRule() {
+        // lengths and offsets that start and end inside a hash and inside a vector, on one and two threads
+        java.util.Random r = new java.util.Random(3);
+        for (float p : new float[]{0.2f, 0.5f, 0.9f}) {
+            int threshold = Dropout.threshold(p);
+            float keep = 1f / (1f - p);
+            for (int threads : new int[]{1, 2}) {
+                Parallel.setThreads(threads);
+                int n = 70_001;
+                float[] x = new float[n], d = new float[n], dx = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) r.nextGaussian();
+                    d[i] = (float) r.nextGaussian();
+                    dx[i] = i % 7 == 0 ? -0f : (float) r.nextGaussian();
+                }
+                float[] y = new float[n], m = new float[n], acc = dx.clone();
+                Dropout.apply(x, y, n, p, 11);
+                Dropout.mask(m, n, p, 11);
+                Dropout.addApplied(d, acc, n, p, 11);
+                for (int i = 0; i < n; i++) {
+                    boolean kept = plainKept(11, i, threshold);
+                    assertEquals(Float.floatToRawIntBits(kept ? x[i] * keep : 0f), Float.floatToRawIntBits(y[i]), "apply, i " + i);
+                    assertEquals(kept ? keep : 0f, m[i], 0f, "mask, i " + i);
+                    // a dropped element leaves dx as it was, -0 included
+                    assertEquals(Float.floatToRawIntBits(kept ? dx[i] + d[i] * keep : dx[i]), Float.floatToRawIntBits(acc[i]), "addApplied, i " + i);
+                }
+            }
+            for (int first = 0; first < 9; first++) {
+                for (int len : new int[]{0, 1, 3, 15, 16, 17, 33, 100}) {
+                    float[] row = new float[len + 3];
+                    for (int j = 0; j < row.length; j++) row[j] = j + 1;
+                    float[] before = row.clone();
+                    Dropout.applyRow(row, 2, len, p, 5, 1000 + first);
+                    for (int j = 0; j < row.length; j++) {
+                        float want = j < 2 || j >= 2 + len ? before[j] : plainKept(5, 1000 + first + j - 2, threshold) ? before[j] * keep : 0f;
+                        assertEquals(want, row[j], 0f, "applyRow, first " + first + ", len " + len + ", j " + j);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void theDropProbabilityIsPRoundedUpToSixteenBits() {
         assertEquals(13108, Dropout.threshold(0.2f)); // 0.2 * 65536 = 13107.2

@@ -14,8 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * column left over, K and N past one cache block), with and without accumulation and bias.
  */
 class MatMulTest {
-    // 99: past the kernel's block of 96 rows (tiles read in place on AVX-512), ending in a ragged tile
-    private static final int[] ROWS = {1, 3, 4, 6, 8, 10, 12, 13, 18, 24, 37, 99};
+    // 99: past the kernel's block of 96 rows (tiles read in place on AVX-512), ending in a ragged tile; 203: past
+    // the block of 192 rows where A is packed (the weight gradient's Aᵀ on AVX-512)
+    private static final int[] ROWS = {1, 3, 4, 6, 8, 10, 12, 13, 18, 24, 37, 99, 203};
     private static final int[] INNER = {1, 7, 64, 300};
     private static final int[] COLS = {1, 8, 15, 16, 17, 64, 65, 128, 300};
 
