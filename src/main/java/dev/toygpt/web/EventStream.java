@@ -15,7 +15,9 @@ import java.util.Arrays;
  * built from bytes prepared once per character id plus its probability, into a buffer that goes to the
  * network at most every {@link #FLUSH_NANOS}, sooner than a screen refreshes, so the page still sees the
  * characters appear one by one while a fast model pays neither a JSON tree nor a network write per
- * character. Every other event is flushed at once, after the characters before it. A write that fails
+ * character. The first character goes out at once, so the page shows that writing has begun as soon as it
+ * has (a small model writes a whole answer within one batch). Every other event is flushed at once, after
+ * the characters before it. A write that fails
  * means the reader went away: {@link Gone} is thrown, which ends the generation that was writing.
  */
 final class EventStream {
@@ -32,6 +34,7 @@ final class EventStream {
 
     private final OutputStream out;
     private long lastFlush = System.nanoTime();
+    private boolean sentToken;
     private byte[] buffer = new byte[8192];
     private int length;
     /** Per character id: {@code event: token\ndata: {"text":..,"char":..,"id":N}, made on first use. */
@@ -75,7 +78,8 @@ final class EventStream {
         for (int i = 0; i < number.length(); i++) appendByte((byte) number.charAt(i)); // ASCII digits, '.', 'E', '-'
         append(END);
         long now = System.nanoTime();
-        if (now - lastFlush >= FLUSH_NANOS) flush();
+        if (!sentToken || now - lastFlush >= FLUSH_NANOS) flush();
+        sentToken = true;
     }
 
     private void flush() {
