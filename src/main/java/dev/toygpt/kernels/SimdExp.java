@@ -5,6 +5,8 @@ import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import static jdk.incubator.vector.VectorOperators.FMA;
+
 /**
  * The softmax of attention (training and generation) with e^x computed in SIMD registers, giving exactly the floats
  * that {@link Softmax#softmaxRow} gives with {@code (float) Math.exp}: Math.exp, one value at a time, was
@@ -96,26 +98,33 @@ final class SimdExp {
         return new double[][] {new double[size], new double[size]};
     }
 
-    /** y[j] = e^d[j] within 2^-48 for d[j] in [LOWEST, 88]; d and y hold n rounded up to whole vectors. */
+    /**
+     * y[j] = e^d[j] within 2^-48 for d[j] in [LOWEST, 88]; d and y hold n rounded up to whole vectors. The
+     * constants go in as scalars of lanewise(FMA, ...), not through a helper method that broadcasts them:
+     * JDK 25's C2, compiling this loop into a caller whose profile saw it run little, left such a helper out of
+     * line ("low call site frequency"), and every vector it returned was then a heap object (75 MB a step of
+     * baby, exp 4x slower). Broadcasting in place instead made the method too big to inline into the softmax
+     * (over 325 bytes), which then ran it in profiled C1 code for seconds.
+     */
     static void exp(double[] d, double[] y, int n) {
         for (int j = 0; j < n; j += L) {
             DoubleVector v = DoubleVector.fromArray(D, d, j);
             DoubleVector t = v.mul(LOG2E).add(SHIFT), k = t.sub(SHIFT); // k = nearest integer to d log2(e)
-            DoubleVector r = k.neg().fma(c(LN2_HI), v);
-            r = k.neg().fma(c(LN2_LO), r);
-            DoubleVector p = c(1.0 / 479001600);                        // 1/12!, then Horner down to 1
-            p = p.fma(r, c(1.0 / 39916800));
-            p = p.fma(r, c(1.0 / 3628800));
-            p = p.fma(r, c(1.0 / 362880));
-            p = p.fma(r, c(1.0 / 40320));
-            p = p.fma(r, c(1.0 / 5040));
-            p = p.fma(r, c(1.0 / 720));
-            p = p.fma(r, c(1.0 / 120));
-            p = p.fma(r, c(1.0 / 24));
-            p = p.fma(r, c(1.0 / 6));
-            p = p.fma(r, c(0.5));
-            p = p.fma(r, c(1.0));
-            p = p.fma(r, c(1.0));
+            DoubleVector r = k.lanewise(FMA, -LN2_HI, v); // v - k ln2 in two parts, each fused
+            r = k.lanewise(FMA, -LN2_LO, r);
+            DoubleVector p = DoubleVector.broadcast(D, 1.0 / 479001600); // 1/12!, then Horner down to 1
+            p = p.lanewise(FMA, r, 1.0 / 39916800);
+            p = p.lanewise(FMA, r, 1.0 / 3628800);
+            p = p.lanewise(FMA, r, 1.0 / 362880);
+            p = p.lanewise(FMA, r, 1.0 / 40320);
+            p = p.lanewise(FMA, r, 1.0 / 5040);
+            p = p.lanewise(FMA, r, 1.0 / 720);
+            p = p.lanewise(FMA, r, 1.0 / 120);
+            p = p.lanewise(FMA, r, 1.0 / 24);
+            p = p.lanewise(FMA, r, 1.0 / 6);
+            p = p.lanewise(FMA, r, 0.5);
+            p = p.lanewise(FMA, r, 1.0);
+            p = p.lanewise(FMA, r, 1.0);
             // 2^k: k sits in t's low bits; k + 1023 shifted into the exponent field
             LongVector bits = t.viewAsIntegralLanes().reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52);
             p.mul(bits.viewAsFloatingLanes().reinterpretAsDoubles()).intoArray(y, j);
@@ -129,10 +138,6 @@ final class SimdExp {
             if (lo == hi) return lo;
         }
         return (float) Math.exp(d);
-    }
-
-    private static DoubleVector c(double v) {
-        return DoubleVector.broadcast(D, v);
     }
 
     private static double[][] scratch(int n) {
