@@ -230,15 +230,18 @@ public final class GptDecoder implements AutoCloseable {
      * virtual machine, on whether its processors share a core). Both give the same floats, so the choice
      * changes only the speed.
      *
-     * <p>Time is compared over windows of block_size/2 tokens: once the context has filled, each such window
-     * holds exactly one refill, so two windows cost the same work. A window on the team and one alone, then
-     * {@link #RUN} windows the faster way, and again.
+     * <p>Time is compared over windows of block_size/2 tokens: once the context has filled, a refill comes
+     * every block_size/2 tokens, always as a window's first token. A window on the team and one alone are
+     * compared without their first tokens, which also leaves out waking the team's threads (a third of a
+     * millisecond, sometimes far more, on this project's virtual machine): that is paid once per switch, not
+     * per token. Then the faster way runs for a while: {@link #RUN} windows, twice as many each time the
+     * caller alone wins again, up to {@link #MAX_RUN}, so a machine where the team loses pays for few probes.
      */
     private static final class Pace {
-        private static final int RUN = 14;
+        private static final int RUN = 14, MAX_RUN = 1024;
         private final boolean adaptive;
         private final int window;
-        private int tokens, windowIndex;
+        private int tokens, windowIndex, run = RUN;
         private long teamNanos, aloneNanos;
         private boolean team = true;
 
@@ -254,12 +257,17 @@ public final class GptDecoder implements AutoCloseable {
 
         /** One token took nanos, its refill included. */
         void took(long nanos) {
-            if (windowIndex == 0) teamNanos += nanos;
-            else if (windowIndex == 1) aloneNanos += nanos;
+            if (tokens > 0 || window == 1) {
+                if (windowIndex == 0) teamNanos += nanos;
+                else if (windowIndex == 1) aloneNanos += nanos;
+            }
             if (++tokens < window) return;
             tokens = 0;
-            if (windowIndex == 1) team = teamNanos <= aloneNanos;
-            windowIndex = (windowIndex + 1) % (RUN + 2);
+            if (windowIndex == 1) {
+                team = teamNanos <= aloneNanos;
+                run = team ? RUN : Math.min(MAX_RUN, 2 * run);
+            }
+            windowIndex = windowIndex == run + 1 ? 0 : windowIndex + 1;
             if (windowIndex == 0) teamNanos = aloneNanos = 0;
         }
     }
