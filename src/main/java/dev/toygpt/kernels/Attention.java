@@ -163,13 +163,22 @@ public final class Attention {
     /** The same with q read from q[qOff ..] and the output written to out[outOff ..]. */
     public static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff,
                               float[] scores, int positions, int channels, int heads) {
+        decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, channels, heads, 0, heads);
+    }
+
+    /**
+     * The same for heads [h0, h1) only (a decoder thread's own heads): head h reads q[qOff + h * hs ..] and
+     * the cache's columns of head h, and writes out[outOff + h * hs ..]; nothing else is read or written.
+     */
+    public static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff,
+                              float[] scores, int positions, int channels, int heads, int h0, int h1) {
         if (MatMul.SIMD) {
-            SimdAttention.decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, channels, heads);
+            SimdAttention.decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, channels, heads, h0, h1);
             return;
         }
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int h = 0; h < heads; h++) {
+        for (int h = h0; h < h1; h++) {
             int off = h * hs;
             for (int s = 0; s < positions; s++) {
                 float dot = 0f;

@@ -53,15 +53,17 @@ public final class MatVec {
     }
 
     /**
-     * The same for rows [r0, r1) of x(rows, k), into rows of out(rows, n). Reads each part of the weight once
-     * for many rows, so it runs at the speed of arithmetic rather than of memory.
+     * The same for rows [r0, r1) of x(rows, k), row r of the result at out[outOff + r * outStride ..+ n] (a
+     * product of some of a layer's columns writes into rows wider than itself). Reads each part of the weight
+     * once for many rows, so it runs at the speed of arithmetic rather than of memory.
      */
-    public static void applyRows(float[] x, float[] w, int wOff, float[] bias, float[] out, int r0, int r1, int k, int n, Then then) {
+    public static void applyRows(float[] x, float[] w, int wOff, float[] bias, float[] out, int outOff, int outStride, int r0, int r1,
+                                 int k, int n, Then then) {
         if (MatMul.SIMD) {
-            SimdMatVec.applyRows(x, w, wOff, bias, out, r0, r1, k, n, then);
+            SimdMatVec.applyRows(x, w, wOff, bias, out, outOff, outStride, r0, r1, k, n, then);
             return;
         }
-        for (int r = r0; r < r1; r++) portable(x, r * k, w, wOff, bias, out, r * n, k, n, then);
+        for (int r = r0; r < r1; r++) portable(x, r * k, w, wOff, bias, out, outOff + r * outStride, k, n, then);
     }
 
     /** The epilogue of one element: value is x Wᵀ + b, old what out held. */

@@ -661,10 +661,10 @@ final class SimdAttention {
      * the heads' outputs side by side.
      */
     static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff, float[] scores,
-                       int positions, int channels, int heads) {
+                       int positions, int channels, int heads, int h0, int h1) {
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int h = 0; h < heads; h++) {
+        for (int h = h0; h < h1; h++) {
             int off = h * hs;
             for (int s0 = 0; s0 < positions; s0 += L) {
                 weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);

@@ -69,6 +69,11 @@ final class SimdMatVec {
                 quad(x, xOff, w, base + v, width, k, sums);
                 finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
             }
+            if (j0 + v + 2 * L <= n) {
+                pair(x, xOff, w, base + v, width, k, sums);
+                finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
+                v += 2 * L;
+            }
             for (; j0 + v + L <= n; v += L) {
                 FloatVector a = FloatVector.zero(S);
                 for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
@@ -94,6 +99,19 @@ final class SimdMatVec {
         a1.intoArray(sums, L);
         a2.intoArray(sums, 2 * L);
         a3.intoArray(sums, 3 * L);
+    }
+
+    /** Two vectors of a narrow chunk (a decoder thread's slice): two chains in flight rather than one after the other. */
+    private static void pair(float[] x, int xOff, float[] w, int base, int width, int k, float[] sums) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xp = FloatVector.broadcast(S, x[xOff + p]);
+            int row = base + p * width;
+            a0 = FloatVector.fromArray(S, w, row).fma(xp, a0);
+            a1 = FloatVector.fromArray(S, w, row + L).fma(xp, a1);
+        }
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
     }
 
     /**
@@ -133,11 +151,13 @@ final class SimdMatVec {
     }
 
     /**
-     * Rows [r0, r1) of out(rows, n) (epilogue)= x(rows, k) · packed + bias, in tiles of 4 rows x 2 vectors:
+     * Rows [r0, r1) of out (epilogue)= x(rows, k) · packed + bias, row r of out at outOff + r * outStride, in
+     * tiles of 4 rows x 2 vectors:
      * each chunk of the weight (at most 64 KB at seed and baby widths on AVX2, k x CHUNK) is read from memory
      * once and then from the L1/L2 cache for every tile of rows.
      */
-    static void applyRows(float[] x, float[] w, int wOff, float[] bias, float[] out, int r0, int r1, int k, int n, MatVec.Then then) {
+    static void applyRows(float[] x, float[] w, int wOff, float[] bias, float[] out, int outOff, int outStride, int r0, int r1, int k, int n,
+                          MatVec.Then then) {
         float[] sums = SUMS.get();
         int tiled = r0 + (r1 - r0) / TILE_ROWS * TILE_ROWS;
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
@@ -147,21 +167,21 @@ final class SimdMatVec {
                 int v = 0;
                 for (; v + 2 * L <= whole; v += 2 * L) {
                     tile4x2(x, r, w, base + v, width, k, sums);
-                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * 2 * L, 2 * L, bias, out, (r + i) * n, j0 + v, then);
+                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * 2 * L, 2 * L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
                 }
                 if (v < whole) {
                     tile4x1(x, r, w, base + v, width, k, sums);
-                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * L, L, bias, out, (r + i) * n, j0 + v, then);
+                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * L, L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
                 }
             }
         }
         if (n % L != 0) { // the last columns, short of a whole vector, all in the last chunk
             int j0 = (n - 1) / CHUNK * CHUNK, width = roundUp(n - j0), base = wOff + k * j0;
             for (int r = r0; r < tiled; r++) {
-                for (int j = n / L * L; j < n; j++) column(x, r * k, w, base + j - j0, width, bias, out, r * n, k, j, then);
+                for (int j = n / L * L; j < n; j++) column(x, r * k, w, base + j - j0, width, bias, out, outOff + r * outStride, k, j, then);
             }
         }
-        for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, r * n, k, n, then, sums);
+        for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, outOff + r * outStride, k, n, then, sums);
     }
 
     /** Sums of rows r .. r+3 over two vectors of columns, into sums: row i at i * 2L. */

@@ -4,6 +4,7 @@ import dev.toygpt.kernels.Attention;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatVec;
 import dev.toygpt.kernels.MatVec.Then;
+import dev.toygpt.kernels.Team;
 import dev.toygpt.nn.Linear;
 
 /**
@@ -22,22 +23,34 @@ import dev.toygpt.nn.Linear;
  * per weight. So every Linear is packed once, in the order a token uses them, into one array that a token
  * reads from start to end; q, k and v are one product, and the ReLU and residual adds are done as the
  * products store their results.
+ *
+ * <p>With several threads ({@link Team}), each thread owns some heads (their q, k and v columns, their
+ * part of the cache, their attention) and an even slice of every other product's output columns, its
+ * weights packed on their own: each thread reads only its part of the weights, so a token takes about
+ * 1/threads of the memory traffic. Threads wait for each other where a step needs the whole of the one
+ * before (four times a layer). Each output is computed by the same chain whichever thread computes it, so
+ * the logits are bit for bit those of one thread.
  */
-public final class GptDecoder {
+public final class GptDecoder implements AutoCloseable {
+    /** Column slices are whole multiples of this many floats (an AVX-512 vector, two AVX2 vectors). */
+    private static final int SLICE = 16;
+
     private final Gpt gpt;
-    private final int c, heads, layers, blockSize, vocab, hidden, keyStride;
+    private final int c, heads, headSize, layers, blockSize, vocab, hidden, keyStride;
     // per layer: keys transposed, (C, keyStride), column t = position t; values (block_size, C), row t = position t
     private final float[][] keys, values;
     private final int[] tokens;           // the tokens whose keys and values are cached
     private int length;
-    /** Every Linear's weight packed for {@link MatVec}, one after another in the order a token uses them. */
-    private final float[] weights;
-    private final Product[] qkv, proj, expand, contract;
-    private final Product lmHead;
-    // Activations of the positions being encoded, one row each: block_size/2 rows when the window is recomputed,
-    // row 0 otherwise.
-    private final float[] x, h, qkvOut, att, ff, mean, rstd;
-    private final float[] scores, last, logits;
+    /** Every head and every column in one share, for the caller alone. */
+    private final Share whole;
+    /** The threads that run a token's pass together, and per member its share; null on one thread. */
+    private final Team team;
+    private final Share[] shares;
+    /** Whether the next token is computed by the team or by the caller alone; null on one thread. */
+    private final Pace pace;
+    // Activations shared by the team, one row per position being encoded: block_size/2 rows when the window
+    // is recomputed, row 0 otherwise.
+    private final float[] x, att, ff, logits;
     /** Receives the attention weights of each new position when set (the playground's heatmaps); usually null. */
     private AttentionRecorder recorder;
 
@@ -48,14 +61,61 @@ public final class GptDecoder {
         void record(int layer, int head, int position, float[] weights, int positions);
     }
 
-    /** One Linear within {@link #weights}: out = in · W + bias, W packed at offset. */
-    private record Product(int offset, int in, int out, float[] bias) {}
+    /** One Linear's columns [outStart, outStart + out) within a share's weights: out = in · W + bias, W packed at offset. */
+    private record Product(int offset, int in, int out, int outStart, float[] bias) {}
 
+    /**
+     * What one thread computes: heads [h0, h1), and columns of proj, expand, contract and lm_head; its
+     * weights packed one after another in the order a token uses them.
+     */
+    private static final class Share {
+        final int h0, h1, own; // own: the channels of its heads, (h1 - h0) * head_size
+        final float[] weights;
+        final Product[] qkv, proj, expand, contract;
+        final Product lmHead;
+        // its own copies of what every thread needs whole: the normalized rows, and its q | k | v per row
+        final float[] h, qkvOut, mean, rstd, scores, last;
+
+        Share(int h0, int h1, int own, float[] weights, Product[] qkv, Product[] proj, Product[] expand, Product[] contract,
+              Product lmHead, int rows, int c, int keyStride) {
+            this.h0 = h0;
+            this.h1 = h1;
+            this.own = own;
+            this.weights = weights;
+            this.qkv = qkv;
+            this.proj = proj;
+            this.expand = expand;
+            this.contract = contract;
+            this.lmHead = lmHead;
+            h = new float[rows * c];
+            qkvOut = new float[rows * 3 * own];
+            mean = new float[rows];
+            rstd = new float[rows];
+            scores = new float[keyStride];
+            last = new float[c];
+        }
+    }
+
+    /** A decoder that runs on the calling thread. */
     public GptDecoder(Gpt gpt) {
+        this(gpt, 1);
+    }
+
+    /**
+     * A decoder whose tokens are computed by threads threads (at most one per head) when that is faster than
+     * the caller alone; close it to end them.
+     */
+    public GptDecoder(Gpt gpt, int threads) {
+        this(gpt, threads, true);
+    }
+
+    /** With adaptive false, every token is computed by the team, however slow (for tests and measurements). */
+    public GptDecoder(Gpt gpt, int threads, boolean adaptive) {
         this.gpt = gpt;
         ModelConfig cfg = gpt.config();
         c = cfg.nEmbd();
         heads = cfg.nHead();
+        headSize = c / heads;
         layers = cfg.nLayer();
         blockSize = cfg.blockSize();
         vocab = cfg.vocabSize();
@@ -65,47 +125,74 @@ public final class GptDecoder {
         values = new float[layers][blockSize * c];
         tokens = new int[blockSize];
 
-        int size = layers * (MatVec.packedSize(c, 3 * c) + MatVec.packedSize(c, c) + MatVec.packedSize(c, hidden)
-                + MatVec.packedSize(hidden, c)) + MatVec.packedSize(c, vocab);
-        weights = new float[size];
-        qkv = new Product[layers];
-        proj = new Product[layers];
-        expand = new Product[layers];
-        contract = new Product[layers];
+        int rows = Math.max(1, blockSize / 2);
+        x = new float[rows * c];
+        att = new float[rows * c];
+        ff = new float[rows * hidden];
+        logits = new float[vocab];
+
+        whole = share(0, 1, rows);
+        int size = Math.max(1, Math.min(threads, heads));
+        if (size == 1) {
+            team = null;
+            shares = null;
+            pace = null;
+        } else {
+            shares = new Share[size];
+            for (int rank = 0; rank < size; rank++) shares[rank] = share(rank, size, rows);
+            team = new Team(size);
+            pace = new Pace(adaptive, Math.max(1, blockSize / 2));
+        }
+    }
+
+    /** Packs member rank's part of every Linear. */
+    private Share share(int rank, int size, int rows) {
+        int h0 = rank * heads / size, h1 = (rank + 1) * heads / size, own = (h1 - h0) * headSize;
+        int[] cs = slice(c, rank, size), hs = slice(hidden, rank, size), vs = slice(vocab, rank, size);
+        int ownC = cs[1] - cs[0], ownH = hs[1] - hs[0], ownV = vs[1] - vs[0];
+        int perLayer = MatVec.packedSize(c, 3 * own) + MatVec.packedSize(c, ownC) + MatVec.packedSize(c, ownH)
+                + MatVec.packedSize(hidden, ownC);
+        float[] weights = new float[layers * perLayer + MatVec.packedSize(c, ownV)];
+        Product[] qkv = new Product[layers], proj = new Product[layers], expand = new Product[layers], contract = new Product[layers];
         int offset = 0;
         for (int l = 0; l < layers; l++) {
             Gpt.Block block = gpt.blocks.get(l);
             Gpt.MultiHeadAttention sa = block.sa;
-            // q, k and v side by side: one product, its output q | k | v
-            float[] w = new float[3 * c * c];
-            System.arraycopy(sa.query.weight.data(), 0, w, 0, c * c);
-            System.arraycopy(sa.key.weight.data(), 0, w, c * c, c * c);
-            System.arraycopy(sa.value.weight.data(), 0, w, 2 * c * c, c * c);
-            qkv[l] = pack(w, c, 3 * c, qkvBias(sa), offset);
-            offset += MatVec.packedSize(c, 3 * c);
-            proj[l] = pack(sa.proj, offset);
-            offset += MatVec.packedSize(c, c);
-            expand[l] = pack(block.ffwd.expand, offset);
-            offset += MatVec.packedSize(c, hidden);
-            contract[l] = pack(block.ffwd.contract, offset);
-            offset += MatVec.packedSize(hidden, c);
+            // q, k and v of its heads side by side: one product, its output q | k | v
+            Linear[] parts = {sa.query, sa.key, sa.value};
+            float[] w = new float[3 * own * c];
+            float[] bias = null;
+            for (int i = 0; i < 3; i++) {
+                System.arraycopy(parts[i].weight.data(), h0 * headSize * c, w, i * own * c, own * c);
+                if (parts[i].bias != null) {
+                    if (bias == null) bias = new float[3 * own];
+                    System.arraycopy(parts[i].bias.data(), h0 * headSize, bias, i * own, own);
+                }
+            }
+            qkv[l] = pack(weights, w, c, 3 * own, 0, bias, offset);
+            offset += MatVec.packedSize(c, 3 * own);
+            proj[l] = pack(weights, sa.proj, cs, offset);
+            offset += MatVec.packedSize(c, ownC);
+            expand[l] = pack(weights, block.ffwd.expand, hs, offset);
+            offset += MatVec.packedSize(c, ownH);
+            contract[l] = pack(weights, block.ffwd.contract, cs, offset);
+            offset += MatVec.packedSize(hidden, ownC);
         }
-        lmHead = pack(gpt.lmHead, offset);
-
-        int rows = Math.max(1, blockSize / 2);
-        x = new float[rows * c];
-        h = new float[rows * c];
-        qkvOut = new float[rows * 3 * c];
-        att = new float[rows * c];
-        ff = new float[rows * hidden];
-        mean = new float[rows];
-        rstd = new float[rows];
-        scores = new float[keyStride];
-        last = new float[c];
-        logits = new float[vocab];
+        Product lmHead = pack(weights, gpt.lmHead, vs, offset);
+        return new Share(h0, h1, own, weights, qkv, proj, expand, contract, lmHead, rows, c, keyStride);
     }
 
-    /** Reports attention weights to recorder from now on (null: stop). */
+    /** Member rank's columns [from, to) of n: whole {@link #SLICE}s, as even as they come. */
+    private static int[] slice(int n, int rank, int size) {
+        int units = (n + SLICE - 1) / SLICE;
+        int from = Math.min(n, rank * units / size * SLICE), to = Math.min(n, (rank + 1) * units / size * SLICE);
+        return new int[] {from, to};
+    }
+
+    /**
+     * Reports attention weights to recorder from now on (null: stop). While it records, the caller computes
+     * every token alone, so the recorder is called from its thread, one head after another.
+     */
     public void recordAttention(AttentionRecorder recorder) {
         this.recorder = recorder;
     }
@@ -117,67 +204,141 @@ public final class GptDecoder {
 
     /** Appends a token and returns the logits for the token after it (a buffer reused by the next call). */
     public float[] next(int token) {
+        boolean onTeam = pace != null && pace.useTeam() && recorder == null;
+        long start = System.nanoTime();
         if (length == blockSize) { // full: keep the newest half, recomputed at positions 0 .. half-1
             int keep = blockSize / 2;
             System.arraycopy(tokens, blockSize - keep, tokens, 0, keep);
             length = 0;
-            encode(keep, false);
+            encode(keep, false, onTeam);
         }
         tokens[length] = token;
-        encode(1, true);
+        encode(1, true, onTeam);
+        if (pace != null && recorder == null) pace.took(System.nanoTime() - start);
         return logits;
+    }
+
+    /** Ends the team's threads (nothing to do on one thread). The decoder cannot be used after. */
+    @Override
+    public void close() {
+        if (team != null) team.close();
+    }
+
+    /**
+     * Chooses between the team and the caller alone by timing both now and then: a team is only faster
+     * when its threads really run at once, which depends on what else the machine is doing (and, on a
+     * virtual machine, on whether its processors share a core). Both give the same floats, so the choice
+     * changes only the speed.
+     *
+     * <p>Time is compared over windows of block_size/2 tokens: once the context has filled, a refill comes
+     * every block_size/2 tokens, always as a window's first token. A window on the team and one alone are
+     * compared without their first tokens, which also leaves out waking the team's threads (a third of a
+     * millisecond, sometimes far more, on this project's virtual machine): that is paid once per switch, not
+     * per token. Then the faster way runs for a while: {@link #RUN} windows, twice as many each time the
+     * caller alone wins again, up to {@link #MAX_RUN}, so a machine where the team loses pays for few probes.
+     */
+    private static final class Pace {
+        private static final int RUN = 14, MAX_RUN = 1024;
+        private final boolean adaptive;
+        private final int window;
+        private int tokens, windowIndex, run = RUN;
+        private long teamNanos, aloneNanos;
+        private boolean team = true;
+
+        Pace(boolean adaptive, int window) {
+            this.adaptive = adaptive;
+            this.window = window;
+        }
+
+        boolean useTeam() {
+            if (!adaptive) return true;
+            return windowIndex == 0 || windowIndex > 1 && team;
+        }
+
+        /** One token took nanos, its refill included. */
+        void took(long nanos) {
+            if (tokens > 0 || window == 1) {
+                if (windowIndex == 0) teamNanos += nanos;
+                else if (windowIndex == 1) aloneNanos += nanos;
+            }
+            if (++tokens < window) return;
+            tokens = 0;
+            if (windowIndex == 1) {
+                team = teamNanos <= aloneNanos;
+                run = team ? RUN : Math.min(MAX_RUN, 2 * run);
+            }
+            windowIndex = windowIndex == run + 1 ? 0 : windowIndex + 1;
+            if (windowIndex == 0) teamNanos = aloneNanos = 0;
+        }
     }
 
     /**
      * Runs the model on positions length .. length+n-1 at once (their tokens already in {@link #tokens}),
      * caching their keys and values; with wantLogits, leaves the last position's logits in {@link #logits}.
      */
-    private void encode(int n, boolean wantLogits) {
+    private void encode(int n, boolean wantLogits, boolean onTeam) {
         int p0 = length;
         float[] tok = gpt.tokenEmbeddingTable.weight.data(), posEmb = gpt.positionEmbeddingTable.weight.data();
         for (int t = 0; t < n; t++) {
             int token = tokens[p0 + t], pos = p0 + t;
             for (int i = 0; i < c; i++) x[t * c + i] = tok[token * c + i] + posEmb[pos * c + i];
         }
+        if (onTeam) team.run(rank -> encode(shares[rank], p0, n, wantLogits, team));
+        else encode(whole, p0, n, wantLogits, null);
+        length += n;
+    }
+
+    /**
+     * One share's part of {@link #encode}: with a team (meet), every member runs through the same awaits;
+     * the caller alone with the whole share needs none.
+     */
+    private void encode(Share s, int p0, int n, boolean wantLogits, Team meet) {
+        int own = s.own, q0 = s.h0 * headSize; // its heads' first channel
         for (int l = 0; l < layers; l++) {
             Gpt.Block block = gpt.blocks.get(l);
-            // x = x + proj(attention(ln1(x)))
-            layerNorm(block.ln1, x, h, n);
-            product(qkv[l], h, qkvOut, n, Then.STORE);
+            // x = x + proj(attention(ln1(x))); every member normalizes x itself: cheaper than waiting for one
+            layerNorm(block.ln1, x, s, n);
+            product(s, s.qkv[l], s.h, s.qkvOut, 3 * own, n, Then.STORE);
             for (int t = 0; t < n; t++) {
-                int row = t * 3 * c, pos = p0 + t;
-                for (int i = 0; i < c; i++) keys[l][i * keyStride + pos] = qkvOut[row + c + i];
-                System.arraycopy(qkvOut, row + 2 * c, values[l], pos * c, c);
+                int row = t * 3 * own, pos = p0 + t;
+                for (int i = 0; i < own; i++) keys[l][(q0 + i) * keyStride + pos] = s.qkvOut[row + own + i];
+                System.arraycopy(s.qkvOut, row + 2 * own, values[l], pos * c + q0, own);
             }
             // The last layer's output at kept positions feeds nothing: only its keys and values are needed
             // (its attention is still computed when someone records it).
             boolean onlyKeysAndValues = !wantLogits && l == layers - 1;
             if (onlyKeysAndValues && recorder == null) break;
             for (int t = 0; t < n; t++) { // position p0+t sees positions 0 .. p0+t: causal, as in training
-                Attention.decode(qkvOut, t * 3 * c, keys[l], keyStride, values[l], att, t * c, scores, p0 + t + 1, c, heads);
-                if (recorder != null) recordWeights(l, p0 + t, qkvOut, t * 3 * c);
+                // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size
+                int qOff = t * 3 * own - q0;
+                Attention.decode(s.qkvOut, qOff, keys[l], keyStride, values[l], att, t * c, s.scores, p0 + t + 1, c, heads, s.h0, s.h1);
+                if (recorder != null) recordWeights(l, p0 + t, s.qkvOut, qOff);
             }
             if (onlyKeysAndValues) break;
-            product(proj[l], att, x, n, Then.ADD);
+            if (meet != null) meet.await(); // proj reads every head's output
+            product(s, s.proj[l], att, x, c, n, Then.ADD);
+            if (meet != null) meet.await(); // ln2 reads the whole of x
             // x = x + ffwd(ln2(x))
-            layerNorm(block.ln2, x, h, n);
-            product(expand[l], h, ff, n, Then.RELU);
-            product(contract[l], ff, x, n, Then.ADD);
+            layerNorm(block.ln2, x, s, n);
+            product(s, s.expand[l], s.h, ff, hidden, n, Then.RELU);
+            if (meet != null) meet.await(); // contract reads the whole of ff
+            product(s, s.contract[l], ff, x, c, n, Then.ADD);
+            if (meet != null) meet.await(); // the next layer's ln1 (or ln_f) reads the whole of x
         }
-        length += n;
         if (wantLogits) {
-            System.arraycopy(x, (n - 1) * c, last, 0, c);
-            layerNorm(gpt.lnF, last, h, 1);
-            product(lmHead, h, logits, 1, Then.STORE);
+            System.arraycopy(x, (n - 1) * c, s.last, 0, c);
+            layerNorm(gpt.lnF, s.last, s, 1);
+            product(s, s.lmHead, s.h, logits, vocab, 1, Then.STORE);
         }
     }
 
     /**
      * Each head's weights for one position, softmax(q·k / sqrt(head_size)) over the cached keys, as the
      * attention kernel computes them (it keeps only one head's at a time, so they are computed again here).
+     * Head h's q is at q[qOff + h * head_size ..].
      */
     private void recordWeights(int layer, int pos, float[] q, int qOff) {
-        int hs = c / heads, positions = pos + 1;
+        int hs = headSize, positions = pos + 1;
         float scale = (float) (1.0 / Math.sqrt(hs));
         float[] row = new float[positions];
         for (int head = 0; head < heads; head++) {
@@ -191,33 +352,26 @@ public final class GptDecoder {
         }
     }
 
-    /** Rows 0 .. n-1 of out (then)= in · W + bias. */
-    private void product(Product p, float[] in, float[] out, int n, Then then) {
-        MatVec.applyRows(in, weights, p.offset, p.bias, out, 0, n, p.in, p.out, then);
+    /** Rows 0 .. n-1 of the product's columns of out (rows of outStride floats) (then)= in · W + bias. */
+    private static void product(Share s, Product p, float[] in, float[] out, int outStride, int n, Then then) {
+        MatVec.applyRows(in, s.weights, p.offset, p.bias, out, p.outStart, outStride, 0, n, p.in, p.out, then);
     }
 
-    private void layerNorm(dev.toygpt.nn.LayerNorm ln, float[] in, float[] out, int n) {
-        LayerNorm.forwardOnThisThread(in, ln.weight.data(), ln.bias.data(), out, mean, rstd, n, c, dev.toygpt.nn.LayerNorm.EPS);
+    private void layerNorm(dev.toygpt.nn.LayerNorm ln, float[] in, Share s, int n) {
+        LayerNorm.forwardOnThisThread(in, ln.weight.data(), ln.bias.data(), s.h, s.mean, s.rstd, n, c, dev.toygpt.nn.LayerNorm.EPS);
     }
 
-    private Product pack(Linear layer, int offset) {
-        return pack(layer.weight.data(), layer.weight.dim(1), layer.weight.dim(0), layer.bias == null ? null : layer.bias.data(), offset);
+    /** Packs columns [cols[0], cols[1]) of layer (the rows of its (out, in) weight) into weights at offset. */
+    private static Product pack(float[] weights, Linear layer, int[] cols, int offset) {
+        int in = layer.weight.dim(1), from = cols[0], n = cols[1] - cols[0];
+        float[] w = java.util.Arrays.copyOfRange(layer.weight.data(), from * in, (from + n) * in);
+        float[] bias = layer.bias == null ? null : java.util.Arrays.copyOfRange(layer.bias.data(), from, from + n);
+        return pack(weights, w, in, n, from, bias, offset);
     }
 
-    private Product pack(float[] w, int in, int out, float[] bias, int offset) {
+    private static Product pack(float[] weights, float[] w, int in, int out, int outStart, float[] bias, int offset) {
         MatVec.pack(w, in, out, weights, offset);
-        return new Product(offset, in, out, bias);
-    }
-
-    /** q, k and v's biases side by side (zeros for one without), or null when none has one (the course's heads). */
-    private float[] qkvBias(Gpt.MultiHeadAttention sa) {
-        Linear[] parts = {sa.query, sa.key, sa.value};
-        if (sa.query.bias == null && sa.key.bias == null && sa.value.bias == null) return null;
-        float[] b = new float[3 * c];
-        for (int i = 0; i < 3; i++) {
-            if (parts[i].bias != null) System.arraycopy(parts[i].bias.data(), 0, b, i * c, c);
-        }
-        return b;
+        return new Product(offset, in, out, outStart, bias);
     }
 
     public int vocabSize() {

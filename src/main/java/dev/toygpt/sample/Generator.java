@@ -2,6 +2,7 @@ package dev.toygpt.sample;
 
 import dev.toygpt.autograd.GradMode;
 import dev.toygpt.autograd.Tensor;
+import dev.toygpt.kernels.Parallel;
 import dev.toygpt.models.Gpt;
 import dev.toygpt.models.GptDecoder;
 import dev.toygpt.models.LanguageModel;
@@ -98,7 +99,12 @@ public final class Generator {
     }
 
     private int[] generateCached(Gpt gpt, int[] prompt, int maxNewTokens, Rng rng, TokenListener onToken) {
-        GptDecoder decoder = new GptDecoder(gpt);
+        try (GptDecoder decoder = new GptDecoder(gpt, Parallel.threads())) {
+            return generateCached(decoder, gpt, prompt, maxNewTokens, rng, onToken);
+        }
+    }
+
+    private int[] generateCached(GptDecoder decoder, Gpt gpt, int[] prompt, int maxNewTokens, Rng rng, TokenListener onToken) {
         int window = gpt.contextLength();
         float[] logits = null;
         for (int i = Math.max(0, prompt.length - window); i < prompt.length; i++) logits = decoder.next(prompt[i]);

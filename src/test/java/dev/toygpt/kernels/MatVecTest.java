@@ -87,14 +87,25 @@ class MatVecTest {
         for (int rows : new int[] {1, 3, 4, 5, 8, 13, 16}) {
             for (int k : INNER) {
                 for (int n : COLS) {
-                    float[] w = random(rng, n * k), x = random(rng, rows * k), bias = random(rng, n), start = random(rng, rows * n);
-                    float[] p = packed(w, k, n, 5);
-                    for (MatVec.Then then : MatVec.Then.values()) {
-                        float[] together = start.clone(), alone = start.clone();
-                        int r0 = rows > 4 ? 1 : 0; // a range that does not start at row 0
-                        MatVec.applyRows(x, p, 5, bias, together, r0, rows, k, n, then);
-                        for (int r = r0; r < rows; r++) MatVec.apply(x, r * k, p, 5, bias, alone, r * n, k, n, then);
-                        assertArrayEquals(alone, together, rows + " rows, " + k + " x " + n + " " + then);
+                    // rows written into wider rows (some of a layer's columns), and into rows of exactly n
+                    for (int[] at : new int[][] {{0, n}, {3, n + 7}}) {
+                        int outOff = at[0], stride = at[1];
+                        float[] w = random(rng, n * k), x = random(rng, rows * k), bias = random(rng, n);
+                        float[] start = random(rng, outOff + rows * stride);
+                        float[] p = packed(w, k, n, 5);
+                        for (MatVec.Then then : MatVec.Then.values()) {
+                            float[] together = start.clone(), alone = start.clone();
+                            int r0 = rows > 4 ? 1 : 0; // a range that does not start at row 0
+                            MatVec.applyRows(x, p, 5, bias, together, outOff, stride, r0, rows, k, n, then);
+                            for (int r = r0; r < rows; r++) MatVec.apply(x, r * k, p, 5, bias, alone, outOff + r * stride, k, n, then);
+                            String what = rows + " rows, " + k + " x " + n + " " + then + ", stride " + stride;
+                            assertArrayEquals(alone, together, what);
+                            for (int r = 0; r < rows; r++) { // what lies between the rows is left alone
+                                for (int j = outOff + r * stride + n; j < outOff + (r + 1) * stride && j < start.length; j++) {
+                                    assertEquals(start[j], together[j], what + ", float " + j);
+                                }
+                            }
+                        }
                     }
                 }
             }

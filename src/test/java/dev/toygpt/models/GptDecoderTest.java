@@ -119,4 +119,61 @@ class GptDecoderTest {
             logits = reference.next(next);
         }
     }
+
+    /**
+     * A team splits heads and columns between threads; each logit must still be the same float as on one
+     * thread, token after token, through several refills of the window. Widths that leave ragged slices:
+     * 67 logits, 3 heads of 8, and more threads than heads.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "threads={0}, adaptive={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"2, false", "3, false", "5, false", "2, true"})
+    void aTeamGivesBitForBitTheLogitsOfOneThread(int threads, boolean adaptive) {
+        for (Gpt gpt : new Gpt[] {model(), new Gpt(ModelConfig.gpt(67, 64, 4, 2, 40, 0f), new Rng(6))}) {
+            gpt.train(false);
+            int vocab = gpt.config().vocabSize();
+            Rng rng = new Rng(threads);
+            try (GptDecoder alone = new GptDecoder(gpt, 1); GptDecoder team = new GptDecoder(gpt, threads, adaptive)) {
+                for (int t = 0; t < 150; t++) {
+                    int token = (int) (rng.nextFloat() * vocab);
+                    float[] expected = alone.next(token).clone();
+                    assertArrayEquals(expected, team.next(token), "token " + t + " of vocab " + vocab);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aDecoderWithThreadsRecordsTheSameAttentionAsOneThreadOnTheCallersThread() {
+        Gpt gpt = model();
+        int[] tokens = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+        java.util.List<String> one = new java.util.ArrayList<>(), two = new java.util.ArrayList<>();
+        Thread caller = Thread.currentThread();
+        try (GptDecoder a = new GptDecoder(gpt, 1); GptDecoder b = new GptDecoder(gpt, 2, false)) {
+            a.recordAttention((layer, head, pos, w, n) -> one.add(layer + "/" + head + "/" + pos + java.util.Arrays.toString(java.util.Arrays.copyOf(w, n))));
+            b.recordAttention((layer, head, pos, w, n) -> {
+                assertEquals(caller, Thread.currentThread());
+                two.add(layer + "/" + head + "/" + pos + java.util.Arrays.toString(java.util.Arrays.copyOf(w, n)));
+            });
+            for (int t : tokens) assertArrayEquals(a.next(t).clone(), b.next(t));
+        }
+        assertEquals(2 * 3 * (tokens.length + 4), one.size()); // 2 layers x 3 heads per position, 4 positions recomputed once
+        assertEquals(one, two);
+    }
+
+    @Test
+    void generationOnSeveralThreadsWritesTheSameTextAsOnOne() {
+        Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, 4, 2, 40, 0f), new Rng(7));
+        int saved = dev.toygpt.kernels.Parallel.threads();
+        try {
+            int[][] texts = new int[2][];
+            for (int threads = 1; threads <= 2; threads++) {
+                dev.toygpt.kernels.Parallel.setThreads(threads);
+                var sampler = new NextTokenSampler(SamplingSettings.defaults());
+                texts[threads - 1] = new Generator(gpt, sampler, true).generate(new int[] {1}, 300, new Rng(3), null);
+            }
+            assertArrayEquals(texts[0], texts[1]);
+        } finally {
+            dev.toygpt.kernels.Parallel.setThreads(saved);
+        }
+    }
 }
