@@ -40,19 +40,17 @@ public final class CrossEntropy {
 
     private static void rows(float[] logits, int[] targets, float[] out, double[] rowLoss, int r0, int r1, int rows, int n,
                              boolean gradient) {
-        // the exponentials of a row, in SIMD registers with the same floats as Math.exp (see SimdExp); SimdExp.exp
-        // works on whole vectors of doubles, at most 8 of them in one
-        int padded = (n + 7) & ~7;
-        double[] d = MatMul.SIMD ? new double[padded] : null, y = MatMul.SIMD ? new double[padded] : null;
+        // the exponentials of the rows, in SIMD registers with the same floats as Math.exp (see SimdExp)
+        float[] maxes = null;
+        if (MatMul.SIMD) SimdExp.expRows(logits, out, maxes = new float[r1 - r0], r0, r1, n);
         float s = 1f / rows;
         for (int r = r0; r < r1; r++) {
             int off = r * n;
-            float max = Vec.max(logits, off, n);
+            float max;
             if (MatMul.SIMD) {
-                for (int j = 0; j < n; j++) d[j] = logits[off + j] - max;
-                SimdExp.exp(d, y, n);
-                for (int j = 0; j < n; j++) out[off + j] = SimdExp.toFloat(d[j], y[j]);
+                max = maxes[r - r0];
             } else {
+                max = Vec.max(logits, off, n);
                 for (int j = 0; j < n; j++) out[off + j] = (float) Math.exp(logits[off + j] - max);
             }
             double sum = 0;

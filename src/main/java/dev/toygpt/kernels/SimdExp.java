@@ -131,6 +131,48 @@ final class SimdExp {
         }
     }
 
+    /**
+     * Cross-entropy's exponentials: out[r n + j] = (float) Math.exp(logits[r n + j] - max_r) for the rows r0 .. r1,
+     * with max_r, the row's largest logit, in maxes[r - r0]. {@link #exp} written out inside the loop over rows
+     * rather than called once per row: the rows' loop (once per step and thread) is compiled while it runs, and
+     * exp, called from it tens of thousands of times before that, had been compiled on its own by the quick
+     * compiler (which boxes every vector) when the machine kept the optimising compiler's queue long; once rows
+     * was optimised it called that big compiled exp instead of inlining it, and on JDK 25 exp stayed there
+     * (the lecture: 228 MB allocated and about 0.3 s more per step). Broadcasts are written out for the same reason.
+     */
+    static void expRows(float[] logits, float[] out, float[] maxes, int r0, int r1, int n) {
+        int padded = (n + L - 1) / L * L;
+        double[] d = new double[padded], y = new double[padded];
+        for (int r = r0; r < r1; r++) {
+            int off = r * n;
+            float max = Vec.max(logits, off, n);
+            maxes[r - r0] = max;
+            for (int j = 0; j < n; j++) d[j] = logits[off + j] - max;
+            for (int j = 0; j < n; j += L) { // as exp(d, y, n)
+                DoubleVector v = DoubleVector.fromArray(D, d, j);
+                DoubleVector t = v.mul(LOG2E).add(SHIFT), k = t.sub(SHIFT);
+                DoubleVector r2 = k.neg().fma(DoubleVector.broadcast(D, LN2_HI), v);
+                r2 = k.neg().fma(DoubleVector.broadcast(D, LN2_LO), r2);
+                DoubleVector p = DoubleVector.broadcast(D, 1.0 / 479001600);
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 39916800));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 3628800));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 362880));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 40320));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 5040));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 720));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 120));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 24));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0 / 6));
+                p = p.fma(r2, DoubleVector.broadcast(D, 0.5));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0));
+                p = p.fma(r2, DoubleVector.broadcast(D, 1.0));
+                LongVector bits = t.viewAsIntegralLanes().reinterpretAsLongs().add(1023L).lanewise(VectorOperators.LSHL, 52);
+                p.mul(bits.viewAsFloatingLanes().reinterpretAsDoubles()).intoArray(y, j);
+            }
+            for (int j = 0; j < n; j++) out[off + j] = toFloat(d[j], y[j]);
+        }
+    }
+
     /** (float) Math.exp(d), given y = e^d within 2^-48 (see the class comment). */
     static float toFloat(double d, double y) {
         if (d >= LOWEST && d <= 88.0) {
