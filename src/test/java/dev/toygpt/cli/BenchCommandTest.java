@@ -54,7 +54,11 @@ class BenchCommandTest extends CliTestBase {
         // one figure per timed step, whose wall times add up to the run's
         assertEquals(2, j.path("step_ms").size(), j.toString());
         assertEquals(2, j.path("step_cpu_ms").size(), j.toString());
-        assertEquals(j.path("seconds").asDouble() * 1000, j.path("step_ms").get(0).asDouble() + j.path("step_ms").get(1).asDouble(), 5, j.toString());
+        // the steps' own times fit in the timed total, and make up most of it: the gaps between them (reading
+        // the clocks, a preemption on a busy machine) are small, a step left out would be half of it
+        double total = j.path("seconds").asDouble() * 1000, steps = j.path("step_ms").get(0).asDouble() + j.path("step_ms").get(1).asDouble();
+        assertTrue(steps <= total + 1, j.toString());
+        assertTrue(total - steps <= 5 + 0.25 * total, j.toString());
         assertTrue(j.path("gen_tokens_per_s").isMissingNode(), "no generation was asked for: " + j);
 
         // MFU: nanoGPT's model FLOPs per token, 6 (N - block * n_embd) + 12 n_layer n_embd block
