@@ -252,7 +252,8 @@ final class SimdAttention {
         float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
         FloatVector sum = FloatVector.zero(S);
         for (int j = off; j < end; j += L) {
-            FloatVector e = exp(FloatVector.fromArray(S, x, j).sub(max)).blend(0f, S.indexInRange(j, end).not());
+            expShifted(x, j, max);
+            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, S.indexInRange(j, end).not());
             e.intoArray(x, j);
             sum = sum.add(e);
         }
@@ -278,7 +279,8 @@ final class SimdAttention {
         int end = off + n;
         float max = stats[so], inv = stats[so + 1];
         for (int j = off; j < end; j += L) {
-            exp(FloatVector.fromArray(S, x, j).sub(max)).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
+            expShifted(x, j, max);
+            FloatVector.fromArray(S, x, j).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
         }
         int zeroFrom = off + paddedTime(n);
         if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
@@ -308,10 +310,23 @@ final class SimdAttention {
      * Math.exp's floats exactly so that sampled text does not change.
      */
     static FloatVector exp(FloatVector x) {
-        x = x.max(-87f);
-        FloatVector big = x.fma(LOG2E, ROUND); // ROUND + n, with n in its low bits
+        float[] lanes = new float[L]; // for tests; the softmax calls expShifted
+        x.intoArray(lanes, 0);
+        expShifted(lanes, 0, 0f);
+        return FloatVector.fromArray(S, lanes, 0);
+    }
+
+    /**
+     * x[j ..+ L) = e^(x - max), in place. The training softmax calls this rather than {@link #exp}: a method
+     * that takes or returns a vector is sometimes left out of line by C2 (a call site it judged cold), and then
+     * every vector in it is an object; on JDK 17 that happened in about half the JVMs running `lecture`
+     * (4.4 GB of Float512Vector and Int512Vector a step). With arrays in and out nothing needs boxing.
+     */
+    private static void expShifted(float[] x, int j, float max) {
+        FloatVector v = FloatVector.fromArray(S, x, j).sub(max).max(-87f);
+        FloatVector big = v.fma(LOG2E, ROUND); // ROUND + n, with n in its low bits
         FloatVector n = big.sub(ROUND);
-        FloatVector r = x.sub(n.mul(LN2_HI)); // n * LN2_HI is exact
+        FloatVector r = v.sub(n.mul(LN2_HI)); // n * LN2_HI is exact
         r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
         FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
         p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
@@ -321,7 +336,7 @@ final class SimdAttention {
         FloatVector er = p.fma(r.mul(r), r).add(1f);
         // 2^n: n + 127 in the exponent bits (n >= -126 here, so it is a normal float)
         FloatVector twoN = big.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return er.mul(twoN);
+        er.mul(twoN).intoArray(x, j);
     }
 
     /**
