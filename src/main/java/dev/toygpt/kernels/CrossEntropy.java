@@ -41,8 +41,8 @@ public final class CrossEntropy {
     private static void rows(float[] logits, int[] targets, float[] out, double[] rowLoss, int r0, int r1, int rows, int n,
                              boolean gradient) {
         // the exponentials of the rows, in SIMD registers with the same floats as Math.exp (see SimdExp)
-        float[] maxes = null;
-        if (MatMul.SIMD) SimdExp.expRows(logits, out, maxes = new float[r1 - r0], r0, r1, n);
+        float[] maxes = MatMul.SIMD ? new float[r1 - r0] : null;
+        if (MatMul.SIMD) SimdExp.expRows(logits, out, maxes, r0, r1, n);
         float s = 1f / rows;
         for (int r = r0; r < r1; r++) {
             int off = r * n;

@@ -302,27 +302,19 @@ final class SimdAttention {
     private static final float ROUND = 12582912f;
 
     /**
-     * e^x for x <= 0 (a score minus its row's maximum), within about 2 ulp of Math.exp; below -87 it gives
-     * about 1e-38 instead of a smaller number or 0. Plain multiplies, adds and FMAs, never the Vector API's
-     * EXP, so it gives the same bits whether the JIT has compiled it or not (see {@link #softmaxRow}).
-     * e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial of degree 7 (the
-     * Cephes library's coefficients for expf). Generation's softmax uses {@link SimdExp} instead, which gives
-     * Math.exp's floats exactly so that sampled text does not change.
+     * x[j ..+ L) = e^(x - max) in place, for x <= max (a score and its row's maximum), within about 2 ulp of
+     * Math.exp; below -87 it gives about 1e-38 instead of a smaller number or 0. Plain multiplies, adds and
+     * FMAs, never the Vector API's EXP, so it gives the same bits whether the JIT has compiled it or not (see
+     * {@link #softmaxRow}). e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial
+     * of degree 7 (the Cephes library's coefficients for expf). Generation's softmax uses {@link SimdExp}
+     * instead, which gives Math.exp's floats exactly so that sampled text does not change.
+     *
+     * <p>Arrays in and out, no vector: a method that takes or returns a vector is sometimes left out of line
+     * by C2 (a call site it judged cold), and then every vector in it is an object; on JDK 17 that happened to
+     * this exponential in about half the JVMs running `lecture` (4.4 GB of Float512Vector and Int512Vector a
+     * step).
      */
-    static FloatVector exp(FloatVector x) {
-        float[] lanes = new float[L]; // for tests; the softmax calls expShifted
-        x.intoArray(lanes, 0);
-        expShifted(lanes, 0, 0f);
-        return FloatVector.fromArray(S, lanes, 0);
-    }
-
-    /**
-     * x[j ..+ L) = e^(x - max), in place. The training softmax calls this rather than {@link #exp}: a method
-     * that takes or returns a vector is sometimes left out of line by C2 (a call site it judged cold), and then
-     * every vector in it is an object; on JDK 17 that happened in about half the JVMs running `lecture`
-     * (4.4 GB of Float512Vector and Int512Vector a step). With arrays in and out nothing needs boxing.
-     */
-    private static void expShifted(float[] x, int j, float max) {
+    static void expShifted(float[] x, int j, float max) {
         FloatVector v = FloatVector.fromArray(S, x, j).sub(max).max(-87f);
         FloatVector big = v.fma(LOG2E, ROUND); // ROUND + n, with n in its low bits
         FloatVector n = big.sub(ROUND);
