@@ -28,7 +28,7 @@ final class SimdMatVec {
      * {@link #finish}. A method that took the accumulators as vector arguments was sometimes left out of
      * line by C2, which then boxed every vector (generation ran at half speed in such JVMs).
      */
-    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[CHUNK]);
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[2 * CHUNK]);
 
     private SimdMatVec() {}
 
@@ -181,7 +181,146 @@ final class SimdMatVec {
                 for (int j = n / L * L; j < n; j++) column(x, r * k, w, base + j - j0, width, bias, out, outOff + r * outStride, k, j, then);
             }
         }
-        for (int r = tiled; r < r1; r++) apply(x, r * k, w, wOff, bias, out, outOff + r * outStride, k, n, then, sums);
+        int r = tiled;
+        for (; r + 2 <= r1; r += 2) applyTwo(x, r * k, w, wOff, bias, out, outOff + r * outStride, outStride, k, n, then, sums);
+        if (r < r1) apply(x, r * k, w, wOff, bias, out, outOff + r * outStride, k, n, then, sums);
+    }
+
+    /**
+     * Two rows (x at xOff and xOff + k, out at outOff and outOff + outStride) for one read of the weight, as
+     * {@link #apply} does one: two rows' worth of arithmetic on the same stream from memory. This is what
+     * makes the decoder's second position per token (its next window, see GptDecoder) nearly free.
+     */
+    private static void applyTwo(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int outStride, int k,
+                                 int n, MatVec.Then then, float[] sums) {
+        for (int j0 = 0; j0 < n; j0 += CHUNK) {
+            int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
+            if (n - j0 >= CHUNK && L >= 16) { // 16 accumulators: AVX-512 has the 32 registers for them
+                chunk8x2(x, xOff, w, base, k, sums);
+                finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
+                finish(sums, CHUNK, CHUNK, bias, out, outOff + outStride, j0, then);
+                continue;
+            }
+            int v = 0, end = Math.min(n, j0 + width); // on AVX2 a whole chunk comes here too: stay inside it
+            for (; j0 + v + 4 * L <= end; v += 4 * L) {
+                quadx2(x, xOff, w, base + v, width, k, sums);
+                finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
+                finish(sums, 4 * L, 4 * L, bias, out, outOff + outStride, j0 + v, then);
+            }
+            if (j0 + v + 2 * L <= end) {
+                pairx2(x, xOff, w, base + v, width, k, sums);
+                finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
+                finish(sums, 2 * L, 2 * L, bias, out, outOff + outStride, j0 + v, then);
+                v += 2 * L;
+            }
+            for (; j0 + v + L <= end; v += L) {
+                FloatVector a = FloatVector.zero(S), b = a;
+                for (int p = 0; p < k; p++) {
+                    FloatVector wp = FloatVector.fromArray(S, w, base + p * width + v);
+                    a = wp.fma(FloatVector.broadcast(S, x[xOff + p]), a);
+                    b = wp.fma(FloatVector.broadcast(S, x[xOff + k + p]), b);
+                }
+                a.intoArray(sums, 0);
+                b.intoArray(sums, L);
+                finish(sums, 0, L, bias, out, outOff, j0 + v, then);
+                finish(sums, L, L, bias, out, outOff + outStride, j0 + v, then);
+            }
+            for (int j = j0 + v; j < end; j++) {
+                column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
+                column(x, xOff + k, w, base + j - j0, width, bias, out, outOff + outStride, k, j, then);
+            }
+        }
+    }
+
+    /** {@link #chunk8} for two rows: row 0's sums at 0, row 1's at CHUNK. */
+    private static void chunk8x2(float[] x, int xOff, float[] w, int base, int k, float[] sums) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff + k + p]);
+            int row = base + p * CHUNK;
+            FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
+            a0 = w0.fma(xa, a0);
+            b0 = w0.fma(xb, b0);
+            a1 = w1.fma(xa, a1);
+            b1 = w1.fma(xb, b1);
+            FloatVector w2 = FloatVector.fromArray(S, w, row + 2 * L), w3 = FloatVector.fromArray(S, w, row + 3 * L);
+            a2 = w2.fma(xa, a2);
+            b2 = w2.fma(xb, b2);
+            a3 = w3.fma(xa, a3);
+            b3 = w3.fma(xb, b3);
+            FloatVector w4 = FloatVector.fromArray(S, w, row + 4 * L), w5 = FloatVector.fromArray(S, w, row + 5 * L);
+            a4 = w4.fma(xa, a4);
+            b4 = w4.fma(xb, b4);
+            a5 = w5.fma(xa, a5);
+            b5 = w5.fma(xb, b5);
+            FloatVector w6 = FloatVector.fromArray(S, w, row + 6 * L), w7 = FloatVector.fromArray(S, w, row + 7 * L);
+            a6 = w6.fma(xa, a6);
+            b6 = w6.fma(xb, b6);
+            a7 = w7.fma(xa, a7);
+            b7 = w7.fma(xb, b7);
+        }
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
+        a2.intoArray(sums, 2 * L);
+        a3.intoArray(sums, 3 * L);
+        a4.intoArray(sums, 4 * L);
+        a5.intoArray(sums, 5 * L);
+        a6.intoArray(sums, 6 * L);
+        a7.intoArray(sums, 7 * L);
+        b0.intoArray(sums, CHUNK);
+        b1.intoArray(sums, CHUNK + L);
+        b2.intoArray(sums, CHUNK + 2 * L);
+        b3.intoArray(sums, CHUNK + 3 * L);
+        b4.intoArray(sums, CHUNK + 4 * L);
+        b5.intoArray(sums, CHUNK + 5 * L);
+        b6.intoArray(sums, CHUNK + 6 * L);
+        b7.intoArray(sums, CHUNK + 7 * L);
+    }
+
+    /** {@link #quad} for two rows: row 0's sums at 0, row 1's at 4L. */
+    private static void quadx2(float[] x, int xOff, float[] w, int base, int width, int k, float[] sums) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff + k + p]);
+            int row = base + p * width;
+            FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
+            FloatVector w2 = FloatVector.fromArray(S, w, row + 2 * L), w3 = FloatVector.fromArray(S, w, row + 3 * L);
+            a0 = w0.fma(xa, a0);
+            b0 = w0.fma(xb, b0);
+            a1 = w1.fma(xa, a1);
+            b1 = w1.fma(xb, b1);
+            a2 = w2.fma(xa, a2);
+            b2 = w2.fma(xb, b2);
+            a3 = w3.fma(xa, a3);
+            b3 = w3.fma(xb, b3);
+        }
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
+        a2.intoArray(sums, 2 * L);
+        a3.intoArray(sums, 3 * L);
+        b0.intoArray(sums, 4 * L);
+        b1.intoArray(sums, 5 * L);
+        b2.intoArray(sums, 6 * L);
+        b3.intoArray(sums, 7 * L);
+    }
+
+    /** {@link #pair} for two rows: row 0's sums at 0, row 1's at 2L. */
+    private static void pairx2(float[] x, int xOff, float[] w, int base, int width, int k, float[] sums) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, b0 = a0, b1 = a0;
+        for (int p = 0; p < k; p++) {
+            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff + k + p]);
+            int row = base + p * width;
+            FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
+            a0 = w0.fma(xa, a0);
+            b0 = w0.fma(xb, b0);
+            a1 = w1.fma(xa, a1);
+            b1 = w1.fma(xb, b1);
+        }
+        a0.intoArray(sums, 0);
+        a1.intoArray(sums, L);
+        b0.intoArray(sums, 2 * L);
+        b1.intoArray(sums, 3 * L);
     }
 
     /** Sums of rows r .. r+3 over two vectors of columns, into sums: row i at i * 2L. */

@@ -13,11 +13,14 @@ import dev.toygpt.nn.Linear;
  * token no longer grows with the context.
  *
  * <p>Positions are absolute (0 .. block_size-1), so when the context is full the cache cannot simply slide;
- * the decoder then keeps the last half of the tokens and recomputes their cache, which makes the visible
- * context vary between block_size/2 and block_size tokens. Those kept positions are encoded in one pass,
- * several rows per weight read, which gives the same numbers as encoding them one at a time (each output
- * is the same sum in the same order) for a fraction of the time. {@link dev.toygpt.sample.Generator} can
- * instead recompute the whole window for every token, exactly as the notebook does.
+ * the decoder then keeps the newest half of the tokens at positions 0 .. block_size/2-1, which makes the
+ * visible context vary between block_size/2 and block_size tokens. Their keys and values at those positions
+ * are ready by then: each token of the newest half was also encoded at its place in the next window, as a
+ * second row of the same pass ({@link #nextKeys}). A product of two rows reads the weights once, so that
+ * second row costs little, where recomputing the kept half at once took about a quarter of the time. The
+ * numbers are the same either way (each output is the same sum in the same order, whatever its row).
+ * {@link dev.toygpt.sample.Generator} can instead recompute the whole window for every token, exactly as
+ * the notebook does.
  *
  * <p>A token's time goes mostly into reading the weights: one position does two floating-point operations
  * per weight. So every Linear is packed once, in the order a token uses them, into one array that a token
@@ -38,7 +41,13 @@ public final class GptDecoder implements AutoCloseable {
     private final Gpt gpt;
     private final int c, heads, headSize, layers, blockSize, vocab, hidden, keyStride;
     // per layer: keys transposed, (C, keyStride), column t = position t; values (block_size, C), row t = position t
-    private final float[][] keys, values;
+    private float[][] keys, values;
+    /**
+     * The same for the next window: the tokens from position {@link #shift} on, which it keeps, encoded at
+     * positions 0, 1, ... as they arrive. When the window is full the two swap.
+     */
+    private float[][] nextKeys, nextValues;
+    private final int keep, shift;        // the next window keeps keep tokens, those from position shift on
     private final int[] tokens;           // the tokens whose keys and values are cached
     private int length;
     /** Every head and every column in one share, for the caller alone. */
@@ -48,8 +57,8 @@ public final class GptDecoder implements AutoCloseable {
     private final Share[] shares;
     /** Whether the next token is computed by the team or by the caller alone; null on one thread. */
     private final Pace pace;
-    // Activations shared by the team, one row per position being encoded: block_size/2 rows when the window
-    // is recomputed, row 0 otherwise.
+    // Activations shared by the team, one row per position being encoded: row 0 the new token's, row 1 its
+    // place in the next window.
     private final float[] x, att, ff, logits;
     /** Receives the attention weights of each new position when set (the playground's heatmaps); usually null. */
     private AttentionRecorder recorder;
@@ -123,9 +132,13 @@ public final class GptDecoder implements AutoCloseable {
         keyStride = Attention.keyCacheStride(blockSize);
         keys = new float[layers][c * keyStride];
         values = new float[layers][blockSize * c];
+        nextKeys = new float[layers][c * keyStride];
+        nextValues = new float[layers][blockSize * c];
+        keep = blockSize / 2;
+        shift = blockSize - keep;
         tokens = new int[blockSize];
 
-        int rows = Math.max(1, blockSize / 2);
+        int rows = 2;
         x = new float[rows * c];
         att = new float[rows * c];
         ff = new float[rows * hidden];
@@ -206,14 +219,17 @@ public final class GptDecoder implements AutoCloseable {
     public float[] next(int token) {
         boolean onTeam = pace != null && pace.useTeam() && recorder == null;
         long start = System.nanoTime();
-        if (length == blockSize) { // full: keep the newest half, recomputed at positions 0 .. half-1
-            int keep = blockSize / 2;
-            System.arraycopy(tokens, blockSize - keep, tokens, 0, keep);
-            length = 0;
-            encode(keep, false, onTeam);
+        if (length == blockSize) { // full: the next window, its keys and values already cached, takes over
+            float[][] k = keys, v = values;
+            keys = nextKeys;
+            values = nextValues;
+            nextKeys = k;
+            nextValues = v;
+            System.arraycopy(tokens, shift, tokens, 0, keep);
+            length = keep;
         }
         tokens[length] = token;
-        encode(1, true, onTeam);
+        encode(onTeam);
         if (pace != null && recorder == null) pace.took(System.nanoTime() - start);
         return logits;
     }
@@ -230,9 +246,8 @@ public final class GptDecoder implements AutoCloseable {
      * virtual machine, on whether its processors share a core). Both give the same floats, so the choice
      * changes only the speed.
      *
-     * <p>Time is compared over windows of block_size/2 tokens: once the context has filled, a refill comes
-     * every block_size/2 tokens, always as a window's first token. A window on the team and one alone are
-     * compared without their first tokens, which also leaves out waking the team's threads (a third of a
+     * <p>Time is compared over windows of block_size/2 tokens. A window on the team and one alone are
+     * compared without their first tokens, which leaves out waking the team's threads (a third of a
      * millisecond, sometimes far more, on this project's virtual machine): that is paid once per switch, not
      * per token. Then the faster way runs for a while: {@link #RUN} windows, twice as many each time the
      * caller alone wins again, up to {@link #MAX_RUN}, so a machine where the team loses pays for few probes.
@@ -255,7 +270,7 @@ public final class GptDecoder implements AutoCloseable {
             return windowIndex == 0 || windowIndex > 1 && team;
         }
 
-        /** One token took nanos, its refill included. */
+        /** One token took nanos. */
         void took(long nanos) {
             if (tokens > 0 || window == 1) {
                 if (windowIndex == 0) teamNanos += nanos;
@@ -273,63 +288,63 @@ public final class GptDecoder implements AutoCloseable {
     }
 
     /**
-     * Runs the model on positions length .. length+n-1 at once (their tokens already in {@link #tokens}),
-     * caching their keys and values; with wantLogits, leaves the last position's logits in {@link #logits}.
+     * Runs the model on the new token at position length, caching its keys and values, and leaves its logits
+     * in {@link #logits}. From position {@link #shift} on, the token belongs to the next window too, and is
+     * encoded at its position there as a second row.
      */
-    private void encode(int n, boolean wantLogits, boolean onTeam) {
-        int p0 = length;
+    private void encode(boolean onTeam) {
+        int p0 = length, n = keep > 0 && p0 >= shift ? 2 : 1;
         float[] tok = gpt.tokenEmbeddingTable.weight.data(), posEmb = gpt.positionEmbeddingTable.weight.data();
+        int token = tokens[p0];
         for (int t = 0; t < n; t++) {
-            int token = tokens[p0 + t], pos = p0 + t;
+            int pos = t == 0 ? p0 : p0 - shift;
             for (int i = 0; i < c; i++) x[t * c + i] = tok[token * c + i] + posEmb[pos * c + i];
         }
-        if (onTeam) team.run(rank -> encode(shares[rank], p0, n, wantLogits, team));
-        else encode(whole, p0, n, wantLogits, null);
-        length += n;
+        if (onTeam) team.run(rank -> encode(shares[rank], p0, n, team));
+        else encode(whole, p0, n, null);
+        length++;
     }
 
     /**
-     * One share's part of {@link #encode}: with a team (meet), every member runs through the same awaits;
-     * the caller alone with the whole share needs none.
+     * One share's part of {@link #encode}: row 0 at position p0 of this window, and with n = 2 row 1 at
+     * position p0 - shift of the next. With a team (meet), every member runs through the same awaits; the
+     * caller alone with the whole share needs none.
      */
-    private void encode(Share s, int p0, int n, boolean wantLogits, Team meet) {
+    private void encode(Share s, int p0, int n, Team meet) {
         int own = s.own, q0 = s.h0 * headSize; // its heads' first channel
         for (int l = 0; l < layers; l++) {
             Gpt.Block block = gpt.blocks.get(l);
             // x = x + proj(attention(ln1(x))); every member normalizes x itself: cheaper than waiting for one
             layerNorm(block.ln1, x, s, n);
             product(s, s.qkv[l], s.h, s.qkvOut, 3 * own, n, Then.STORE);
+            // The next window's row feeds nothing after the last layer: there only its keys and values count.
+            int rows = l == layers - 1 ? 1 : n;
             for (int t = 0; t < n; t++) {
-                int row = t * 3 * own, pos = p0 + t;
-                for (int i = 0; i < own; i++) keys[l][(q0 + i) * keyStride + pos] = s.qkvOut[row + own + i];
-                System.arraycopy(s.qkvOut, row + 2 * own, values[l], pos * c + q0, own);
+                float[] k = t == 0 ? keys[l] : nextKeys[l], v = t == 0 ? values[l] : nextValues[l];
+                int row = t * 3 * own, pos = t == 0 ? p0 : p0 - shift;
+                for (int i = 0; i < own; i++) k[(q0 + i) * keyStride + pos] = s.qkvOut[row + own + i];
+                System.arraycopy(s.qkvOut, row + 2 * own, v, pos * c + q0, own);
             }
-            // The last layer's output at kept positions feeds nothing: only its keys and values are needed
-            // (its attention is still computed when someone records it).
-            boolean onlyKeysAndValues = !wantLogits && l == layers - 1;
-            if (onlyKeysAndValues && recorder == null) break;
-            for (int t = 0; t < n; t++) { // position p0+t sees positions 0 .. p0+t: causal, as in training
+            for (int t = 0; t < rows; t++) { // a position sees its window's positions up to itself: causal, as in training
                 // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size
-                int qOff = t * 3 * own - q0;
-                Attention.decode(s.qkvOut, qOff, keys[l], keyStride, values[l], att, t * c, s.scores, p0 + t + 1, c, heads, s.h0, s.h1);
-                if (recorder != null) recordWeights(l, p0 + t, s.qkvOut, qOff);
+                int qOff = t * 3 * own - q0, pos = t == 0 ? p0 : p0 - shift;
+                float[][] k = t == 0 ? keys : nextKeys, v = t == 0 ? values : nextValues;
+                Attention.decode(s.qkvOut, qOff, k[l], keyStride, v[l], att, t * c, s.scores, pos + 1, c, heads, s.h0, s.h1);
+                if (recorder != null && t == 0) recordWeights(l, p0, s.qkvOut, qOff);
             }
-            if (onlyKeysAndValues) break;
             if (meet != null) meet.await(); // proj reads every head's output
-            product(s, s.proj[l], att, x, c, n, Then.ADD);
+            product(s, s.proj[l], att, x, c, rows, Then.ADD);
             if (meet != null) meet.await(); // ln2 reads the whole of x
             // x = x + ffwd(ln2(x))
-            layerNorm(block.ln2, x, s, n);
-            product(s, s.expand[l], s.h, ff, hidden, n, Then.RELU);
+            layerNorm(block.ln2, x, s, rows);
+            product(s, s.expand[l], s.h, ff, hidden, rows, Then.RELU);
             if (meet != null) meet.await(); // contract reads the whole of ff
-            product(s, s.contract[l], ff, x, c, n, Then.ADD);
+            product(s, s.contract[l], ff, x, c, rows, Then.ADD);
             if (meet != null) meet.await(); // the next layer's ln1 (or ln_f) reads the whole of x
         }
-        if (wantLogits) {
-            System.arraycopy(x, (n - 1) * c, s.last, 0, c);
-            layerNorm(gpt.lnF, s.last, s, 1);
-            product(s, s.lmHead, s.h, logits, vocab, 1, Then.STORE);
-        }
+        System.arraycopy(x, 0, s.last, 0, c);
+        layerNorm(gpt.lnF, s.last, s, 1);
+        product(s, s.lmHead, s.h, logits, vocab, 1, Then.STORE);
     }
 
     /**
