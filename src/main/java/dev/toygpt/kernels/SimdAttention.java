@@ -64,7 +64,7 @@ final class SimdAttention {
             int qOff = base + t * channels;
             int row = attBase + t * time;
             for (int s0 = 0; s0 <= t; s0 += L) {
-                weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
+                weightedSum(q, qOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
             }
             softmaxRow(scores, 0, t + 1, att, row, time, expScratch);
             float[] w = att;
@@ -75,7 +75,7 @@ final class SimdAttention {
                 wOff = 0;
             }
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(w, wOff, 1, v, base + d0, channels, t + 1).intoArray(out, qOff + d0);
+            for (; d0 + L <= hs; d0 += L) weightedSum(w, wOff, 1, v, base + d0, channels, t + 1, 1f, false, out, qOff + d0);
             for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(w, wOff, 1, v, base + d, channels, t + 1);
         }
     }
@@ -103,7 +103,7 @@ final class SimdAttention {
         }
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
-            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs, 1f, false, dw, s0);
             scoreGradientRow(dw, 0, att, dropMask, attBase, t, time, scale, ds, dropped);
             if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
         }
@@ -180,11 +180,11 @@ final class SimdAttention {
         }
         for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
-            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
             flashWeights(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t, lanes);
             if (dropout != 0f) Dropout.applyRow(scores, 0, t + 1, dropout, seed, maskBase + (long) t * time);
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1).intoArray(out, qOff + d0);
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1, 1f, false, out, qOff + d0);
             for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(scores, 0, 1, v, base + d, channels, t + 1);
         }
     }
@@ -216,9 +216,9 @@ final class SimdAttention {
         }
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
-            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, oOff, 1, kt, s0, tPad, hs).mul(scale).intoArray(scores, s0);
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, oOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
             flashWeightsAgain(scores, 0, t + 1, t + 1, stats, statsOff + 2 * t);
-            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs).intoArray(dw, s0);
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs, 1f, false, dw, s0);
             flashGradientRow(dw, 0, scores, 0, t, time, scale, dropout, seed, maskBase, ds, dropped, mask);
             if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
         }
@@ -632,16 +632,20 @@ final class SimdAttention {
                                    float[] y, int yOff) {
         int d0 = 0;
         for (; d0 + L <= hs; d0 += L) {
-            weightedSum(coef, c, cStride, x, xOff + d0, xStride, n).add(FloatVector.fromArray(S, y, yOff + d0)).intoArray(y, yOff + d0);
+            weightedSum(coef, c, cStride, x, xOff + d0, xStride, n, 1f, true, y, yOff + d0);
         }
         for (int d = d0; d < hs; d++) y[yOff + d] += scalarSum(coef, c, cStride, x, xOff + d, xStride, n);
     }
 
     /**
-     * The vector sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride ...+ L). Four partial sums,
-     * so that each FMA need not wait for the one before (their latency, not their number, would set the pace).
+     * dst[dstOff ..+ L) = scale * (the vector sum over i < n of coef[c + i * cStride] * x[xOff + i * xStride ...+ L)),
+     * or with add, dst + that sum (scale 1). Four partial sums, so that each FMA need not wait for the one before
+     * (their latency, not their number, would set the pace). It stores its result rather than returning a
+     * vector: the decoder's attention, compiled after this method, called it out of line, and every vector it
+     * returned was a heap object (6-13 KB a baby token).
      */
-    private static FloatVector weightedSum(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n) {
+    private static void weightedSum(float[] coef, int c, int cStride, float[] x, int xOff, int xStride, int n, float scale, boolean add,
+                                    float[] dst, int dstOff) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         int i = 0;
         for (; i + 4 <= n; i += 4) {
@@ -652,7 +656,10 @@ final class SimdAttention {
             a3 = FloatVector.fromArray(S, x, xi + 3 * xStride).fma(FloatVector.broadcast(S, coef[ci + 3 * cStride]), a3);
         }
         for (; i < n; i++) a0 = FloatVector.fromArray(S, x, xOff + i * xStride).fma(FloatVector.broadcast(S, coef[c + i * cStride]), a0);
-        return a0.add(a1).add(a2.add(a3));
+        FloatVector sum = a0.add(a1).add(a2.add(a3));
+        if (add) sum = sum.add(FloatVector.fromArray(S, dst, dstOff));
+        else if (scale != 1f) sum = sum.mul(scale);
+        sum.intoArray(dst, dstOff);
     }
 
     /** The same sum for one column (head sizes that are not a whole number of vectors). */
@@ -674,11 +681,11 @@ final class SimdAttention {
         for (int h = h0; h < h1; h++) {
             int off = h * hs;
             for (int s0 = 0; s0 < positions; s0 += L) {
-                weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs).mul(scale).intoArray(scores, s0);
+                weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs, scale, false, scores, s0);
             }
             SimdExp.softmaxRow(scores, 0, positions); // the same floats as Softmax.softmaxRow, faster
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions).intoArray(out, outOff + off + d0);
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions, 1f, false, out, outOff + off + d0);
             for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
     }
