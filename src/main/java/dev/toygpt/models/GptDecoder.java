@@ -52,9 +52,13 @@ public final class GptDecoder implements AutoCloseable {
     private int length;
     /** Every head and every column in one share, for the caller alone. */
     private final Share whole;
-    /** The threads that run a token's pass together, and per member its share; null on one thread. */
-    private final Team team;
-    private final Share[] shares;
+    /**
+     * The threads that run a token's pass together, and per member its share: made when the team first runs a
+     * token (a decoder whose caller alone is faster never packs the shares or starts the threads).
+     */
+    private final int teamSize;
+    private Team team;
+    private Share[] shares;
     /** Whether the next token is computed by the team or by the caller alone; null on one thread. */
     private final Pace pace;
     // Activations shared by the team, one row per position being encoded: row 0 the new token's, row 1 its
@@ -145,17 +149,8 @@ public final class GptDecoder implements AutoCloseable {
         logits = new float[vocab];
 
         whole = share(0, 1, rows);
-        int size = Math.max(1, Math.min(threads, heads));
-        if (size == 1) {
-            team = null;
-            shares = null;
-            pace = null;
-        } else {
-            shares = new Share[size];
-            for (int rank = 0; rank < size; rank++) shares[rank] = share(rank, size, rows);
-            team = new Team(size);
-            pace = new Pace(adaptive, Math.max(1, blockSize / 2));
-        }
+        teamSize = Math.max(1, Math.min(threads, heads));
+        pace = teamSize == 1 ? null : new Pace(adaptive, Math.max(1, blockSize / 2), teamSize + "," + cfg);
     }
 
     /** Packs member rank's part of every Linear. */
@@ -217,7 +212,6 @@ public final class GptDecoder implements AutoCloseable {
 
     /** Appends a token and returns the logits for the token after it (a buffer reused by the next call). */
     public float[] next(int token) {
-        boolean onTeam = pace != null && pace.useTeam() && recorder == null;
         long start = System.nanoTime();
         if (length == blockSize) { // full: the next window, its keys and values already cached, takes over
             float[][] k = keys, v = values;
@@ -229,8 +223,11 @@ public final class GptDecoder implements AutoCloseable {
             length = keep;
         }
         tokens[length] = token;
-        encode(onTeam);
-        if (pace != null && recorder == null) pace.took(System.nanoTime() - start);
+        // Tokens are timed once the context holds the next window too (two rows each, as from then on): a
+        // probe of the first, cheaper tokens would not compare like with like.
+        boolean paced = pace != null && recorder == null && length >= shift;
+        encode(pace != null && recorder == null && (paced || !pace.adaptive) && pace.useTeam());
+        if (paced) pace.took(System.nanoTime() - start);
         return logits;
     }
 
@@ -247,22 +244,36 @@ public final class GptDecoder implements AutoCloseable {
      * changes only the speed.
      *
      * <p>Time is compared over windows of block_size/2 tokens. A window on the team and one alone are
-     * compared without their first tokens, which leaves out waking the team's threads (a third of a
-     * millisecond, sometimes far more, on this project's virtual machine): that is paid once per switch, not
-     * per token. Then the faster way runs for a while: {@link #RUN} windows, twice as many each time the
+     * compared without their first tokens, which leaves out starting or waking the team's threads (a third
+     * of a millisecond, sometimes far more, on this project's virtual machine): that is paid once per switch,
+     * not per token. Then the faster way runs for a while: {@link #RUN} windows, twice as many each time the
      * caller alone wins again, up to {@link #MAX_RUN}, so a machine where the team loses pays for few probes.
+     *
+     * <p>A new decoder of the same model shape and thread count goes on where the last one stood (its choice,
+     * and how many of its windows remained before the next probe): a chat, or bench's rounds of a few hundred
+     * tokens, would otherwise probe at every reply, and a team can be ten times slower for that window.
      */
-    private static final class Pace {
+    static final class Pace {
         private static final int RUN = 14, MAX_RUN = 1024;
+        /** Per model shape and thread count, where the last decoder stood: {1 if the team won, run, window index}. */
+        private static final java.util.Map<String, int[]> LAST = new java.util.concurrent.ConcurrentHashMap<>();
         private final boolean adaptive;
         private final int window;
+        private final String key;
         private int tokens, windowIndex, run = RUN;
         private long teamNanos, aloneNanos;
         private boolean team = true;
 
-        Pace(boolean adaptive, int window) {
+        Pace(boolean adaptive, int window, String key) {
             this.adaptive = adaptive;
             this.window = window;
+            this.key = key;
+            int[] last = LAST.get(key);
+            if (adaptive && last != null) {
+                team = last[0] == 1;
+                run = last[1];
+                windowIndex = last[2];
+            }
         }
 
         boolean useTeam() {
@@ -284,6 +295,7 @@ public final class GptDecoder implements AutoCloseable {
             }
             windowIndex = windowIndex == run + 1 ? 0 : windowIndex + 1;
             if (windowIndex == 0) teamNanos = aloneNanos = 0;
+            if (adaptive && windowIndex != 1) LAST.put(key, new int[] {team ? 1 : 0, run, windowIndex});
         }
     }
 
@@ -300,7 +312,14 @@ public final class GptDecoder implements AutoCloseable {
             int pos = t == 0 ? p0 : p0 - shift;
             for (int i = 0; i < c; i++) x[t * c + i] = tok[token * c + i] + posEmb[pos * c + i];
         }
-        if (onTeam) team.run(rank -> encode(shares[rank], p0, n, team));
+        if (onTeam) {
+            if (team == null) {
+                shares = new Share[teamSize];
+                for (int rank = 0; rank < teamSize; rank++) shares[rank] = share(rank, teamSize, x.length / c);
+                team = new Team(teamSize);
+            }
+            team.run(rank -> encode(shares[rank], p0, n, team));
+        }
         else encode(whole, p0, n, null);
         length++;
     }

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GptDecoderTest {
     private static Gpt model() {
@@ -160,6 +162,42 @@ class GptDecoderTest {
         // 2 layers x 3 heads per new position; the next window's positions, encoded beside them, are not reported
         assertEquals(2 * 3 * tokens.length, one.size());
         assertEquals(one, two);
+    }
+
+    /**
+     * The pace is fed durations here, so the choice is the test's: a probe of the team (slow) and one of the
+     * caller alone (fast) make it run alone for 2 x 14 windows; a new decoder of the same shape goes on with
+     * that run where the first left it, and probes again only when it is over.
+     */
+    @Test
+    void aNewDecoderGoesOnWithTheLastDecodersChoiceOfTeamOrAlone() {
+        String shape = "test " + System.nanoTime();
+        int window = 4;
+        GptDecoder.Pace first = new GptDecoder.Pace(true, window, shape);
+        assertTrue(first.useTeam()); // a shape never seen: the team is probed first
+        for (int t = 0; t < window; t++) first.took(1_000_000);
+        assertFalse(first.useTeam()); // then the caller alone
+        for (int t = 0; t < window; t++) first.took(1_000);
+        for (int t = 0; t < window; t++) {
+            assertFalse(first.useTeam()); // alone won: the first window of its run
+            first.took(1_000);
+        }
+        GptDecoder.Pace second = new GptDecoder.Pace(true, window, shape);
+        int alone = 0;
+        while (!second.useTeam()) {
+            for (int t = 0; t < window; t++) second.took(1_000);
+            alone++;
+        }
+        assertEquals(28 - 1, alone); // the run's other windows, then a new probe of the team
+        // the team winning a probe is remembered too
+        for (int t = 0; t < window; t++) second.took(1_000);
+        for (int t = 0; t < window; t++) second.took(1_000_000);
+        assertTrue(second.useTeam());
+        GptDecoder.Pace third = new GptDecoder.Pace(true, window, shape);
+        assertTrue(third.useTeam());
+        for (int t = 0; t < window; t++) third.took(1_000);
+        assertTrue(third.useTeam()); // on the team's run, not probing the caller alone
+        assertTrue(new GptDecoder.Pace(true, window, shape + " other").useTeam()); // another shape: its own probe
     }
 
     @Test
