@@ -72,9 +72,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", paramLabel = "X") Float weightDecay;
     @Option(names = "--grad-clip", paramLabel = "X", description = "clip the gradient norm (0: off)") Float gradClip;
     @Option(names = "--schedule", paramLabel = "NAME", description = "learning rate: constant, cosine (warm-up then cosine decay over --max-iters),"
-            + " or time (warm-up then cosine decay over --time-limit; the default with --time-limit)") String schedule;
+            + " or time (warm-up, then a linear decay over the last 40%% of --time-limit; the default with --time-limit)") String schedule;
     @Option(names = "--warmup-iters", paramLabel = "N") Integer warmupIters;
-    @Option(names = "--min-lr", paramLabel = "X", description = "final learning rate of the cosine schedule") Float minLr;
+    @Option(names = "--min-lr", paramLabel = "X", description = "final learning rate of the cosine and time schedules") Float minLr;
     @Option(names = "--train-fraction", paramLabel = "X", description = "share of the text used for training, the rest validates (default 0.9)") Double trainFraction;
     @Option(names = "--serve", arity = "0..1", paramLabel = "PORT", fallbackValue = "-1",
             description = "also serve the playground for the run's folder while training (port: default 8080 or the next free one); keeps serving after training until Ctrl-C")

@@ -6,7 +6,8 @@ package dev.toygpt.train;
  * @param optimizer        "adamw", "adam" or "sgd"
  * @param gradClip         maximum gradient norm, 0 for no clipping
  * @param schedule         "constant", "cosine" (linear warm-up then cosine decay to minLr at maxIters), or "time"
- *                         (warm-up then cosine decay to minLr at the end of the time limit, by elapsed time)
+ *                         (warm-up, the full rate, then a linear decay to minLr over the last 40% of the time
+ *                         limit, by elapsed time)
  * @param timeLimitSeconds stop after this much wall-clock training time, 0 for no limit
  */
 public record TrainSettings(int batchSize, int maxIters, int evalInterval, int evalIters, float learningRate,

@@ -56,6 +56,9 @@ public final class Trainer {
         }
     }
 
+    /** The time schedule's shares of the budget: warm-up at the start, decay to min_lr at the end (see learningRate). */
+    static final double TIME_WARMUP = 0.05, TIME_DECAY = 0.4;
+
     private final LanguageModel model;
     private final Vocabulary vocabulary;
     private final Batches trainBatches;
@@ -316,13 +319,14 @@ public final class Trainer {
     /**
      * The learning rate for the step about to be taken. The time schedule goes by the share of the time limit
      * spent, or of max_iters if that is further along (the elapsed time is saved in each checkpoint, so a
-     * resumed run continues where it stood), with a warm-up of 5% of it, or of warmup_iters steps if set.
+     * resumed run continues where it stood), with a warm-up of 5% of it, or of warmup_iters steps if set, and a
+     * decay to min_lr over its last 40%.
      */
     private float learningRate(long step, double elapsedSeconds) {
         if (schedule != null) return schedule.at(step);
         // whichever budget runs out first, the time or max_iters, ends the decay
         double spent = Math.max(elapsedSeconds / settings.timeLimitSeconds(), (double) step / settings.maxIters());
-        float lr = LearningRateSchedule.byTimeFraction(settings.learningRate(), settings.minLr(), 0.05, spent);
+        float lr = LearningRateSchedule.byTimeFraction(settings.learningRate(), settings.minLr(), TIME_WARMUP, TIME_DECAY, spent);
         if (step < settings.warmupIters()) lr = lr * (step + 1) / (settings.warmupIters() + 1);
         return lr;
     }

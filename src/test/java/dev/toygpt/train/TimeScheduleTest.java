@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The learning-rate schedule that fits itself to --time-limit: warm-up, then cosine decay to min_lr as the time runs out. */
+/** The learning-rate schedule that fits itself to --time-limit: warm-up, the full rate, then a decay to min_lr as the time runs out. */
 class TimeScheduleTest {
     private static final float MAX = 3e-3f, MIN = 3e-4f;
 
@@ -24,14 +24,20 @@ class TimeScheduleTest {
 
     @Test
     void shapeByTheFractionOfTheTimeSpent() {
-        assertEquals(0.1f * MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0), 1e-9f);
-        assertEquals(MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.05), 1e-9f);
-        assertEquals((MAX + MIN) / 2, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.525), 1e-7f);
-        assertEquals(MIN, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 1), 1e-9f);
-        assertEquals(MIN, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 1.3), 1e-9f, "past the limit (the last step)");
+        assertEquals(0.1f * MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 0), 1e-9f);
+        assertEquals(MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 0.05), 1e-9f);
+        assertEquals(MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 0.3), 1e-9f, "held until the decay");
+        assertEquals(MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 0.6), 1e-9f, "the decay starts at 60%");
+        assertEquals((MAX + MIN) / 2, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 0.8), 1e-7f, "a straight line");
+        assertEquals(MIN + 0.25f * (MAX - MIN), LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 0.9), 1e-7f);
+        assertEquals(MIN, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 1), 1e-9f);
+        assertEquals(MIN, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, 1.3), 1e-9f, "past the limit (the last step)");
+        // a decay longer than what the warm-up leaves starts right after the warm-up
+        assertEquals(MAX, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 1, 0.05), 1e-9f);
+        assertEquals((MAX + MIN) / 2, LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 1, 0.525), 1e-7f);
         float before = Float.MAX_VALUE;
         for (double f = 0.05; f <= 1; f += 0.01) {
-            float lr = LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, f);
+            float lr = LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 0.4, f);
             assertTrue(lr <= before, "decays monotonically: " + f);
             before = lr;
         }
@@ -69,7 +75,7 @@ class TimeScheduleTest {
         float peak = rates.stream().max(Float::compare).orElseThrow();
         assertTrue(peak > 0.8f * MAX, "reaches the maximum: " + rates);
         float last = rates.get(rates.size() - 1);
-        assertTrue(last < MIN + 0.1f * (MAX - MIN), "ends near min_lr: " + last);
+        assertTrue(last < MIN + 0.5f * (MAX - MIN), "ends in the second half of the decay to min_lr: " + last);
         // recorded with the checkpoint, so that --resume keeps the schedule
         RunDirectory run = new RunDirectory(tmp.resolve("run"));
         assertEquals(TrainSettings.TIME_SCHEDULE, Checkpoint.readSettings(run.last()).schedule());
@@ -86,8 +92,8 @@ class TimeScheduleTest {
             @Override
             public void stepped(long step, float loss, float lr, double tokensPerSecond) {
                 before.add(lr);
-                boolean decaying = before.stream().anyMatch(x -> x > 0.8f * MAX);
-                if (decaying && lr < (MAX + MIN) / 2) first[0].requestStop(); // past the middle of the decay
+                boolean held = before.stream().anyMatch(x -> x == MAX); // the full rate between warm-up and decay
+                if (held && lr < 0.95f * MAX) first[0].requestStop(); // in the decay
             }
         });
         Trainer.Result stopped = first[0].run();
@@ -103,7 +109,7 @@ class TimeScheduleTest {
         Trainer.Result r = second.run();
         assertTrue(r.stopReason().startsWith("time limit reached"), r.stopReason());
         assertTrue(after.get(0) <= before.get(before.size() - 1), "no new warm-up after resuming: " + after.get(0) + " after " + before);
-        assertTrue(after.get(after.size() - 1) < MIN + 0.1f * (MAX - MIN), "and it still ends near min_lr");
+        assertTrue(after.get(after.size() - 1) < MIN + 0.5f * (MAX - MIN), "and it still ends near min_lr");
     }
 
     @Test
@@ -124,8 +130,10 @@ class TimeScheduleTest {
             }
         }).run();
         assertEquals(30, r.steps());
-        // an hour's budget, 30 steps: the last step is at 29/30 of max_iters, near the end of the cosine
-        assertEquals(LearningRateSchedule.byTimeFraction(MAX, MIN, 0.05, 29 / 30.0), rates.get(29), 2e-5f);
-        assertTrue(rates.get(29) < MIN + 0.01f * (MAX - MIN), "ends near min_lr: " + rates);
+        // an hour's budget, 30 steps: the schedule goes by the steps; the last is at 29/30 of max_iters, near min_lr
+        assertEquals(MAX, rates.get(15), 1e-9f, "the full rate until 60% of max_iters: " + rates);
+        assertTrue(rates.get(20) < MAX, "then the decay: " + rates);
+        assertEquals(LearningRateSchedule.byTimeFraction(MAX, MIN, Trainer.TIME_WARMUP, Trainer.TIME_DECAY, 29 / 30.0), rates.get(29), 2e-5f);
+        assertTrue(rates.get(29) < MIN + 0.1f * (MAX - MIN), "ends near min_lr: " + rates);
     }
 }
