@@ -37,6 +37,8 @@ import dev.toygpt.nn.Linear;
 public final class GptDecoder implements AutoCloseable {
     /** Column slices are whole multiples of this many floats (an AVX-512 vector, two AVX2 vectors). */
     private static final int SLICE = 16;
+    /** Positions encoded per pass: the new token, and its place in the next window. */
+    private static final int ROWS = 2;
 
     private final Gpt gpt;
     private final int c, heads, headSize, layers, blockSize, vocab, hidden, keyStride;
@@ -142,19 +144,18 @@ public final class GptDecoder implements AutoCloseable {
         shift = blockSize - keep;
         tokens = new int[blockSize];
 
-        int rows = 2;
-        x = new float[rows * c];
-        att = new float[rows * c];
-        ff = new float[rows * hidden];
+        x = new float[ROWS * c];
+        att = new float[ROWS * c];
+        ff = new float[ROWS * hidden];
         logits = new float[vocab];
 
-        whole = share(0, 1, rows);
+        whole = share(0, 1);
         teamSize = Math.max(1, Math.min(threads, heads));
         pace = teamSize == 1 ? null : new Pace(adaptive, Math.max(1, blockSize / 2), teamSize + "," + cfg);
     }
 
     /** Packs member rank's part of every Linear. */
-    private Share share(int rank, int size, int rows) {
+    private Share share(int rank, int size) {
         int h0 = rank * heads / size, h1 = (rank + 1) * heads / size, own = (h1 - h0) * headSize;
         int[] cs = slice(c, rank, size), hs = slice(hidden, rank, size), vs = slice(vocab, rank, size);
         int ownC = cs[1] - cs[0], ownH = hs[1] - hs[0], ownV = vs[1] - vs[0];
@@ -187,7 +188,7 @@ public final class GptDecoder implements AutoCloseable {
             offset += MatVec.packedSize(hidden, ownC);
         }
         Product lmHead = pack(weights, gpt.lmHead, vs, offset);
-        return new Share(h0, h1, own, weights, qkv, proj, expand, contract, lmHead, rows, c, keyStride);
+        return new Share(h0, h1, own, weights, qkv, proj, expand, contract, lmHead, ROWS, c, keyStride);
     }
 
     /** Member rank's columns [from, to) of n: whole {@link #SLICE}s, as even as they come. */
@@ -225,8 +226,8 @@ public final class GptDecoder implements AutoCloseable {
         tokens[length] = token;
         // Tokens are timed once the context holds the next window too (two rows each, as from then on): a
         // probe of the first, cheaper tokens would not compare like with like.
-        boolean paced = pace != null && recorder == null && length >= shift;
-        encode(pace != null && recorder == null && (paced || !pace.adaptive) && pace.useTeam());
+        boolean mayTeam = pace != null && recorder == null, paced = mayTeam && length >= shift;
+        encode(mayTeam && (paced || !pace.adaptive) && pace.useTeam());
         if (paced) pace.took(System.nanoTime() - start);
         return logits;
     }
@@ -315,7 +316,7 @@ public final class GptDecoder implements AutoCloseable {
         if (onTeam) {
             if (team == null) {
                 shares = new Share[teamSize];
-                for (int rank = 0; rank < teamSize; rank++) shares[rank] = share(rank, teamSize, x.length / c);
+                for (int rank = 0; rank < teamSize; rank++) shares[rank] = share(rank, teamSize);
                 team = new Team(teamSize);
             }
             team.run(rank -> encode(shares[rank], p0, n, team));
