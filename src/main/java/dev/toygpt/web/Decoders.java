@@ -33,7 +33,9 @@ final class Decoders {
         if (decoder == null) decoder = new GptDecoder(gpt);
         T result = work.apply(decoder);
         // given back only after a pass that ended normally; a failed one may have left it half-way
-        if (queue.size() < KEEP) queue.offer(decoder);
+        synchronized (queue) { // the check and the offer together, or eight returns at once could all see room
+            if (queue.size() < KEEP) queue.offer(decoder);
+        }
         return result;
     }
 
