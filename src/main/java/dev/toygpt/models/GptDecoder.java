@@ -54,6 +54,8 @@ public final class GptDecoder implements AutoCloseable {
     private int length;
     /** Every head and every column in one share, for the caller alone. */
     private final Share whole;
+    /** The weights this decoder packs from, and the shares packed so far. */
+    private final Packing packing;
     /**
      * The threads that run a token's pass together, and per member its share: made when the team first runs a
      * token (a decoder whose caller alone is faster never packs the shares or starts the threads).
@@ -81,27 +83,31 @@ public final class GptDecoder implements AutoCloseable {
 
     /**
      * What one thread computes: heads [h0, h1), and columns of proj, expand, contract and lm_head; its
-     * weights packed one after another in the order a token uses them.
+     * weights packed one after another in the order a token uses them. Read only: decoders of the same
+     * weights share it (see {@link Packing}).
      */
+    private record Packed(int h0, int h1, int own, float[] weights, Product[] qkv, Product[] proj, Product[] expand,
+                          Product[] contract, Product lmHead) {}
+
+    /** A thread's {@link Packed} weights and its own copies of what every thread needs whole. */
     private static final class Share {
         final int h0, h1, own; // own: the channels of its heads, (h1 - h0) * head_size
         final float[] weights;
         final Product[] qkv, proj, expand, contract;
         final Product lmHead;
-        // its own copies of what every thread needs whole: the normalized rows, and its q | k | v per row
+        // the normalized rows, and its q | k | v per row
         final float[] h, qkvOut, mean, rstd, scores, last;
 
-        Share(int h0, int h1, int own, float[] weights, Product[] qkv, Product[] proj, Product[] expand, Product[] contract,
-              Product lmHead, int rows, int c, int keyStride) {
-            this.h0 = h0;
-            this.h1 = h1;
-            this.own = own;
-            this.weights = weights;
-            this.qkv = qkv;
-            this.proj = proj;
-            this.expand = expand;
-            this.contract = contract;
-            this.lmHead = lmHead;
+        Share(Packed p, int rows, int c, int keyStride) {
+            h0 = p.h0();
+            h1 = p.h1();
+            own = p.own();
+            weights = p.weights();
+            qkv = p.qkv();
+            proj = p.proj();
+            expand = p.expand();
+            contract = p.contract();
+            lmHead = p.lmHead();
             h = new float[rows * c];
             qkvOut = new float[rows * 3 * own];
             mean = new float[rows];
@@ -110,6 +116,62 @@ public final class GptDecoder implements AutoCloseable {
             last = new float[c];
         }
     }
+
+    /**
+     * A model's weights as some decoder packed them: a copy of every Linear's weight and bias (the source,
+     * in {@link #linears} order), and the shares packed from that copy, per team size. Generation makes a
+     * decoder per reply (bench: per round of 500 tokens), and packing took about 2 ms of a baby round's 30
+     * (4 ms on a team: the caller's share and the members'); comparing the weights with the copy takes a
+     * tenth of that. Packing from the copy, not the live weights, keeps every share of a Packing the same
+     * weights even if the model changes between a decoder's start and its team's first token.
+     */
+    private static final class Packing {
+        /** Per model; held weakly, so a model's packings go with it. */
+        private static final java.util.Map<Gpt, Packing> OF = new java.util.WeakHashMap<>();
+        final float[][] source;
+        final java.util.Map<Integer, Packed[]> shares = new java.util.HashMap<>();
+
+        private Packing(float[][] live) {
+            source = new float[live.length][];
+            for (int i = 0; i < live.length; i++) source[i] = live[i] == null ? null : live[i].clone();
+        }
+
+        /** The packing of gpt's weights as they are now: the last one if they have not changed since. */
+        static Packing of(Gpt gpt) {
+            float[][] live = linears(gpt);
+            synchronized (OF) {
+                Packing p = OF.get(gpt);
+                if (p == null || !p.sameAs(live)) OF.put(gpt, p = new Packing(live));
+                return p;
+            }
+        }
+
+        private boolean sameAs(float[][] live) {
+            for (int i = 0; i < live.length; i++) {
+                if (!java.util.Arrays.equals(source[i], live[i])) return false;
+            }
+            return true;
+        }
+    }
+
+    /** Linear i's weight and bias (null if it has none) of gpt at 2 i and 2 i + 1: per layer q, k, v, proj, expand, contract, then lm_head. */
+    private static float[][] linears(Gpt gpt) {
+        java.util.List<Linear> all = new java.util.ArrayList<>();
+        for (Gpt.Block block : gpt.blocks) {
+            Gpt.MultiHeadAttention sa = block.sa;
+            java.util.Collections.addAll(all, sa.query, sa.key, sa.value, sa.proj, block.ffwd.expand, block.ffwd.contract);
+        }
+        all.add(gpt.lmHead);
+        float[][] arrays = new float[2 * all.size()][];
+        for (int i = 0; i < all.size(); i++) {
+            arrays[2 * i] = all.get(i).weight.data();
+            arrays[2 * i + 1] = all.get(i).bias == null ? null : all.get(i).bias.data();
+        }
+        return arrays;
+    }
+
+    /** Linears per layer in {@link #linears}. */
+    private static final int LINEARS = 6;
 
     /** A decoder that runs on the calling thread. */
     public GptDecoder(Gpt gpt) {
@@ -149,13 +211,27 @@ public final class GptDecoder implements AutoCloseable {
         ff = new float[ROWS * hidden];
         logits = new float[vocab];
 
-        whole = share(0, 1);
+        packing = Packing.of(gpt);
+        whole = new Share(packed(1)[0], ROWS, c, keyStride);
         teamSize = Math.max(1, Math.min(threads, heads));
         pace = teamSize == 1 ? null : new Pace(adaptive, Math.max(1, blockSize / 2), teamSize + "," + cfg);
     }
 
-    /** Packs member rank's part of every Linear. */
-    private Share share(int rank, int size) {
+    /** Every member's share for a team of size (1: the caller alone), packed at its first use. */
+    private Packed[] packed(int size) {
+        synchronized (packing) {
+            Packed[] shares = packing.shares.get(size);
+            if (shares == null) {
+                shares = new Packed[size];
+                for (int rank = 0; rank < size; rank++) shares[rank] = pack(packing.source, rank, size);
+                packing.shares.put(size, shares);
+            }
+            return shares;
+        }
+    }
+
+    /** Packs member rank's part of every Linear, source being the weights and biases in {@link #linears} order. */
+    private Packed pack(float[][] source, int rank, int size) {
         int h0 = rank * heads / size, h1 = (rank + 1) * heads / size, own = (h1 - h0) * headSize;
         int[] cs = slice(c, rank, size), hs = slice(hidden, rank, size), vs = slice(vocab, rank, size);
         int ownC = cs[1] - cs[0], ownH = hs[1] - hs[0], ownV = vs[1] - vs[0];
@@ -165,30 +241,30 @@ public final class GptDecoder implements AutoCloseable {
         Product[] qkv = new Product[layers], proj = new Product[layers], expand = new Product[layers], contract = new Product[layers];
         int offset = 0;
         for (int l = 0; l < layers; l++) {
-            Gpt.Block block = gpt.blocks.get(l);
-            Gpt.MultiHeadAttention sa = block.sa;
+            int at = 2 * LINEARS * l; // q, k, v, proj, expand, contract: weight, bias
             // q, k and v of its heads side by side: one product, its output q | k | v
-            Linear[] parts = {sa.query, sa.key, sa.value};
             float[] w = new float[3 * own * c];
             float[] bias = null;
             for (int i = 0; i < 3; i++) {
-                System.arraycopy(parts[i].weight.data(), h0 * headSize * c, w, i * own * c, own * c);
-                if (parts[i].bias != null) {
+                System.arraycopy(source[at + 2 * i], h0 * headSize * c, w, i * own * c, own * c);
+                float[] b = source[at + 2 * i + 1];
+                if (b != null) {
                     if (bias == null) bias = new float[3 * own];
-                    System.arraycopy(parts[i].bias.data(), h0 * headSize, bias, i * own, own);
+                    System.arraycopy(b, h0 * headSize, bias, i * own, own);
                 }
             }
             qkv[l] = pack(weights, w, c, 3 * own, 0, bias, offset);
             offset += MatVec.packedSize(c, 3 * own);
-            proj[l] = pack(weights, sa.proj, cs, offset);
+            proj[l] = pack(weights, source[at + 6], source[at + 7], c, cs, offset);
             offset += MatVec.packedSize(c, ownC);
-            expand[l] = pack(weights, block.ffwd.expand, hs, offset);
+            expand[l] = pack(weights, source[at + 8], source[at + 9], c, hs, offset);
             offset += MatVec.packedSize(c, ownH);
-            contract[l] = pack(weights, block.ffwd.contract, cs, offset);
+            contract[l] = pack(weights, source[at + 10], source[at + 11], hidden, cs, offset);
             offset += MatVec.packedSize(hidden, ownC);
         }
-        Product lmHead = pack(weights, gpt.lmHead, vs, offset);
-        return new Share(h0, h1, own, weights, qkv, proj, expand, contract, lmHead, ROWS, c, keyStride);
+        int at = 2 * LINEARS * layers;
+        Product lmHead = pack(weights, source[at], source[at + 1], c, vs, offset);
+        return new Packed(h0, h1, own, weights, qkv, proj, expand, contract, lmHead);
     }
 
     /** Member rank's columns [from, to) of n: whole {@link #SLICE}s, as even as they come. */
@@ -315,8 +391,9 @@ public final class GptDecoder implements AutoCloseable {
         }
         if (onTeam) {
             if (team == null) {
+                Packed[] packed = packed(teamSize);
                 shares = new Share[teamSize];
-                for (int rank = 0; rank < teamSize; rank++) shares[rank] = share(rank, teamSize);
+                for (int rank = 0; rank < teamSize; rank++) shares[rank] = new Share(packed[rank], ROWS, c, keyStride);
                 team = new Team(teamSize);
             }
             team.run(rank -> encode(shares[rank], p0, n, team));
@@ -396,12 +473,12 @@ public final class GptDecoder implements AutoCloseable {
         LayerNorm.forwardOnThisThread(in, ln.weight.data(), ln.bias.data(), s.h, s.mean, s.rstd, n, c, dev.toygpt.nn.LayerNorm.EPS);
     }
 
-    /** Packs columns [cols[0], cols[1]) of layer (the rows of its (out, in) weight) into weights at offset. */
-    private static Product pack(float[] weights, Linear layer, int[] cols, int offset) {
-        int in = layer.weight.dim(1), from = cols[0], n = cols[1] - cols[0];
-        float[] w = java.util.Arrays.copyOfRange(layer.weight.data(), from * in, (from + n) * in);
-        float[] bias = layer.bias == null ? null : java.util.Arrays.copyOfRange(layer.bias.data(), from, from + n);
-        return pack(weights, w, in, n, from, bias, offset);
+    /** Packs columns [cols[0], cols[1]) of a Linear (the rows of its (out, in) weight; bias may be null) into weights at offset. */
+    private static Product pack(float[] weights, float[] weight, float[] bias, int in, int[] cols, int offset) {
+        int from = cols[0], n = cols[1] - cols[0];
+        float[] w = java.util.Arrays.copyOfRange(weight, from * in, (from + n) * in);
+        float[] b = bias == null ? null : java.util.Arrays.copyOfRange(bias, from, from + n);
+        return pack(weights, w, in, n, from, b, offset);
     }
 
     private static Product pack(float[] weights, float[] w, int in, int out, int outStart, float[] bias, int offset) {

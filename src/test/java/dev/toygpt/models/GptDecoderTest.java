@@ -107,6 +107,37 @@ class GptDecoderTest {
         }
     }
 
+    /**
+     * Decoders of one model share its packed weights; one made after the weights change (a training step, a
+     * loaded checkpoint) must compute with the new ones, on one thread and on a team.
+     */
+    @Test
+    void aDecoderMadeAfterTheWeightsChangeUsesTheNewWeights() {
+        Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, 4, 2, 16, 0f), new Rng(14));
+        gpt.train(false);
+        int[] tokens = new int[40];
+        Rng rng = new Rng(8);
+        for (int t = 0; t < tokens.length; t++) tokens[t] = (int) (rng.nextFloat() * 67);
+        float[] before;
+        try (GptDecoder alone = new GptDecoder(gpt, 1); GptDecoder team = new GptDecoder(gpt, 2, false)) {
+            for (int t : tokens) assertArrayEquals(alone.next(t).clone(), team.next(t)); // both packings made
+            before = alone.next(3).clone();
+        }
+        gpt.blocks.get(0).ffwd.contract.weight.data()[7] += 0.5f;
+        gpt.lmHead.weight.data()[64 * 66 + 2] -= 0.25f;
+        PositionByPositionDecoder reference = new PositionByPositionDecoder(gpt);
+        try (GptDecoder alone = new GptDecoder(gpt, 1); GptDecoder team = new GptDecoder(gpt, 2, false)) {
+            for (int t : tokens) {
+                float[] expected = reference.next(t).clone();
+                assertArrayEquals(expected, alone.next(t), "alone");
+                assertArrayEquals(expected, team.next(t), "team");
+            }
+            float[] after = reference.next(3);
+            assertArrayEquals(after, alone.next(3));
+            assertFalse(java.util.Arrays.equals(before, after), "the change shows in the logits");
+        }
+    }
+
     @Test
     void sampledTextIsTheTextThePositionByPositionDecoderGives() {
         Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, 4, 2, 16, 0f), new Rng(13));
