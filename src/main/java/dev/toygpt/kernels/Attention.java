@@ -26,7 +26,8 @@ public final class Attention {
         if (MatMul.SIMD) {
             Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
-                float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad], lanes = new float[SimdAttention.L];
+                float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
+                float[] lanes = new float[SimdAttention.GROUP * (SimdAttention.L + 1)];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     SimdAttention.forwardHead(q, k, v, out, att, dropMask, base, bh * time * time, time, channels, hs, scale, kt, scores, lanes);

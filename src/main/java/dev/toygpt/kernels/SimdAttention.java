@@ -42,7 +42,7 @@ final class SimdAttention {
      * and copied to att once: the same floats as {@link FlashAttention}'s forward pass.
      *
      * @param scores GROUP * paddedTime(time) floats of scratch
-     * @param lanes  L floats of scratch
+     * @param lanes  GROUP * (L + 1) floats of scratch
      */
     static void forwardHead(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
                             int base, int attBase, int time, int channels, int hs, float scale,
@@ -54,7 +54,8 @@ final class SimdAttention {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
             sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
-            for (int r = 0; r < GROUP; r++) keepWeights(scores, r * tPad, t0 + r + 1, keys, att, dropMask, row + r * time, time, lanes);
+            softmaxWeights4(scores, tPad, t0 + 1, keys, lanes);
+            for (int r = 0; r < GROUP; r++) keepWeights(scores, r * tPad, t0 + r + 1, att, dropMask, row + r * time, time);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
             int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
@@ -64,20 +65,16 @@ final class SimdAttention {
         for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
-            keepWeights(scores, 0, t + 1, t + 1, att, dropMask, attBase + t * time, time, lanes);
+            softmaxWeights(scores, 0, t + 1, t + 1, lanes);
+            keepWeights(scores, 0, t + 1, att, dropMask, attBase + t * time, time);
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1, 1f, false, out, qOff + d0);
             for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(scores, 0, 1, v, base + d, channels, t + 1);
         }
     }
 
-    /**
-     * One query row of the plain forward pass: scores x[off ..+ n) to softmax weights in place (zeros up to
-     * width), copied to att[row ..+ time) (zeros past n) when att is not null, then dropout applied in x.
-     */
-    private static void keepWeights(float[] x, int off, int n, int width, float[] att, float[] dropMask, int row,
-                                    int time, float[] lanes) {
-        softmaxWeights(x, off, n, width, lanes);
+    /** Weights x[off ..+ n) of one query, copied to att[row ..+ time) (zeros past n) when kept, then dropped out in x. */
+    private static void keepWeights(float[] x, int off, int n, float[] att, float[] dropMask, int row, int time) {
         if (att != null) {
             System.arraycopy(x, off, att, row, n);
             java.util.Arrays.fill(att, row + n, row + time, 0f);
@@ -313,6 +310,53 @@ final class SimdAttention {
         for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
         int zeroFrom = off + paddedTime(n);
         if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
+    }
+
+    /**
+     * {@link #softmaxWeights} of a group's four rows, x[r stride ..+ firstN + r) for r < 4, zeros up to width:
+     * the same floats, with each step taken for the four rows before the next, so that the rows' chains of
+     * dependent operations (maximum, exponentials, the sum's lanes, 1 / sum) overlap instead of running one
+     * after another. lanes: GROUP * (L + 1) floats of scratch.
+     */
+    private static void softmaxWeights4(float[] x, int stride, int firstN, int width, float[] lanes) {
+        FloatVector lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        int maxAt = GROUP * L;
+        for (int r = 0; r < GROUP; r++) {
+            int off = r * stride, end = off + firstN + r;
+            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
+            lanes[maxAt + r] = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (int r = 0; r < GROUP; r++) {
+            int off = r * stride, end = off + firstN + r;
+            float max = lanes[maxAt + r];
+            FloatVector sum = FloatVector.zero(S);
+            for (int j = off; j < end; j += L) {
+                expShifted(x, j, max);
+                FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
+                e.intoArray(x, j);
+                sum = sum.add(e);
+            }
+            sum.intoArray(lanes, r * L);
+        }
+        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f; // each row's lanes in lane order, the four rows side by side
+        for (int i = 0; i < L; i++) {
+            t0 += lanes[i];
+            t1 += lanes[L + i];
+            t2 += lanes[2 * L + i];
+            t3 += lanes[3 * L + i];
+        }
+        lanes[maxAt] = 1f / t0;
+        lanes[maxAt + 1] = 1f / t1;
+        lanes[maxAt + 2] = 1f / t2;
+        lanes[maxAt + 3] = 1f / t3;
+        for (int r = 0; r < GROUP; r++) {
+            int off = r * stride, end = off + firstN + r;
+            float inv = lanes[maxAt + r];
+            for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+            int zeroFrom = off + paddedTime(firstN + r);
+            if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
+        }
     }
 
     /**
