@@ -27,12 +27,10 @@ public final class Attention {
             Parallel.forRange(batch * heads, (long) time * time * hs * 2, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
                 float[] kt = new float[hs * tPad], scores = new float[SimdAttention.GROUP * tPad];
-                float[] weights = att != null ? att : new float[time * time];
-                double[][] expScratch = SimdExp.newScratch(SimdAttention.GROUP * time);
+                float[] lanes = new float[SimdAttention.GROUP * (SimdAttention.L + 1)];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
-                    int attBase = att != null ? bh * time * time : 0;
-                    SimdAttention.forwardHead(q, k, v, out, weights, dropMask, base, attBase, time, channels, hs, scale, kt, scores, expScratch);
+                    SimdAttention.forwardHead(q, k, v, out, att, dropMask, base, bh * time * time, time, channels, hs, scale, kt, scores, lanes);
                 }
             });
             return;
@@ -93,13 +91,14 @@ public final class Attention {
         if (MatMul.SIMD) {
             Parallel.forRange(batch * heads, (long) time * time * hs * 4, (start, end) -> {
                 int tPad = SimdAttention.paddedTime(time);
-                float[] vt = new float[hs * tPad], dw = new float[SimdAttention.GROUP * tPad], ds = new float[time * time];
-                float[] dropped = dropMask == null ? null : new float[time * time];
+                float[] vt = new float[hs * tPad], dw = new float[SimdAttention.GROUP * tPad], lanes = new float[SimdAttention.L];
+                // (T, T) for one head at a time, plus room for the last row's whole vectors
+                float[] ds = new float[time * time + tPad], dropped = dropMask == null ? null : new float[time * time + tPad];
                 for (int bh = start; bh < end; bh++) {
                     int base = (bh / heads) * time * channels + (bh % heads) * hs;
                     if (overwrite) zeroHead(base, time, channels, hs, dq, dk, dv);
                     SimdAttention.backwardHead(q, k, v, att, dropMask, dOut, dq, dk, dv, base, bh * time * time, time,
-                            channels, hs, scale, vt, dw, ds, dropped);
+                            channels, hs, scale, vt, dw, ds, dropped, lanes);
                 }
             });
             return;

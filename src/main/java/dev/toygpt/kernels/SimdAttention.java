@@ -1,6 +1,7 @@
 package dev.toygpt.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,6 +19,15 @@ final class SimdAttention {
 
     private SimdAttention() {}
 
+    /**
+     * 0, 1, .., L - 1: compared with how many values a row has left, it gives the mask of the lanes past the row's
+     * end. S.indexInRange is not compiled to that on JDK 17 (it was a tenth of attention's time at seed's shape).
+     */
+    private static final float[] LANE_INDEX = new float[L];
+    static {
+        for (int i = 0; i < L; i++) LANE_INDEX[i] = i;
+    }
+
     /** Keys are transposed into rows of this many floats: the sequence rounded up to whole vectors. */
     static int paddedTime(int time) {
         return (time + L - 1) / L * L;
@@ -27,14 +37,16 @@ final class SimdAttention {
     static final int GROUP = 4;
 
     /**
-     * Forward pass of one (batch, head): att rows get the softmax weights, out this head's columns.
+     * Forward pass of one (batch, head): att rows get the softmax weights (when att is not null), out this
+     * head's columns. The weights are made in scratch rows of whole vectors (scores), exponentials and all,
+     * and copied to att once: the same floats as {@link FlashAttention}'s forward pass.
      *
      * @param scores GROUP * paddedTime(time) floats of scratch
-     * @param expScratch {@link SimdExp#newScratch}(GROUP * time), for the softmax
+     * @param lanes  GROUP * (L + 1) floats of scratch
      */
     static void forwardHead(float[] q, float[] k, float[] v, float[] out, float[] att, float[] dropMask,
                             int base, int attBase, int time, int channels, int hs, float scale,
-                            float[] kt, float[] scores, double[][] expScratch) {
+                            float[] kt, float[] scores, float[] lanes) {
         int tPad = paddedTime(time);
         transposePadded(k, base, channels, hs, time, tPad, kt);
         int t0 = 0;
@@ -42,41 +54,33 @@ final class SimdAttention {
             int qOff = base + t0 * channels, row = attBase + t0 * time, keys = t0 + GROUP;
             // scores[r][s] = q_(t0+r) · k_s / sqrt(hs), for four queries and a vector of keys at a time
             sweep4(q, qOff, channels, 1, kt, 0, tPad, hs, scores, 0, tPad, scale, paddedTime(keys));
-            SimdExp.softmaxRows(scores, 0, tPad, att, row, time, GROUP, t0 + 1, expScratch); // see softmaxRow
-            for (int r = 0; r < GROUP; r++) java.util.Arrays.fill(att, row + r * time + t0 + r + 1, row + (r + 1) * time, 0f);
+            softmaxWeights4(scores, tPad, t0 + 1, keys, lanes);
+            for (int r = 0; r < GROUP; r++) keepWeights(scores, r * tPad, t0 + r + 1, att, dropMask, row + r * time, time);
             // out_t = sum over s of (weight, after dropout) * v_s; the weights past t are zero
-            float[] w = att;
-            int wOff = row, wRow = time;
-            if (dropMask != null) {
-                for (int r = 0; r < GROUP; r++) {
-                    for (int s = 0; s < keys; s++) scores[r * tPad + s] = att[row + r * time + s] * dropMask[row + r * time + s];
-                }
-                w = scores;
-                wOff = 0;
-                wRow = tPad;
-            }
-            int d0 = sweep4(w, wOff, wRow, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
+            int d0 = sweep4(scores, 0, tPad, 1, v, base, channels, keys, out, qOff, channels, 1f, hs - hs % L);
             for (int r = 0; r < GROUP; r++) {
-                for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(w, wOff + r * wRow, 1, v, base + d, channels, keys);
+                for (int d = d0; d < hs; d++) out[qOff + r * channels + d] = scalarSum(scores, r * tPad, 1, v, base + d, channels, keys);
             }
         }
         for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
-            int row = attBase + t * time;
-            for (int s0 = 0; s0 <= t; s0 += L) {
-                weightedSum(q, qOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
-            }
-            softmaxRow(scores, 0, t + 1, att, row, time, expScratch);
-            float[] w = att;
-            int wOff = row;
-            if (dropMask != null) {
-                for (int s = 0; s <= t; s++) scores[s] = att[row + s] * dropMask[row + s];
-                w = scores;
-                wOff = 0;
-            }
+            for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
+            softmaxWeights(scores, 0, t + 1, t + 1, lanes);
+            keepWeights(scores, 0, t + 1, att, dropMask, attBase + t * time, time);
             int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(w, wOff, 1, v, base + d0, channels, t + 1, 1f, false, out, qOff + d0);
-            for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(w, wOff, 1, v, base + d, channels, t + 1);
+            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1, 1f, false, out, qOff + d0);
+            for (int d = d0; d < hs; d++) out[qOff + d] = scalarSum(scores, 0, 1, v, base + d, channels, t + 1);
+        }
+    }
+
+    /** Weights x[off ..+ n) of one query, copied to att[row ..+ time) (zeros past n) when kept, then dropped out in x. */
+    private static void keepWeights(float[] x, int off, int n, float[] att, float[] dropMask, int row, int time) {
+        if (att != null) {
+            System.arraycopy(x, off, att, row, n);
+            java.util.Arrays.fill(att, row + n, row + time, 0f);
+        }
+        if (dropMask != null) {
+            for (int s = 0; s < n; s++) x[off + s] *= dropMask[row + s];
         }
     }
 
@@ -87,24 +91,26 @@ final class SimdAttention {
      * queries or keys can run over the same range.
      *
      * @param dw      GROUP * paddedTime(time) floats of scratch
-     * @param dropped (T, T) scratch for the weights after dropout, when there is dropout
+     * @param ds      (T, T) scratch for the score gradients, plus paddedTime(time) floats
+     * @param dropped the same for the weights after dropout, when there is dropout
+     * @param lanes   L floats of scratch
      */
     static void backwardHead(float[] q, float[] k, float[] v, float[] att, float[] dropMask, float[] dOut,
                              float[] dq, float[] dk, float[] dv, int base, int attBase, int time, int channels,
-                             int hs, float scale, float[] vt, float[] dw, float[] ds, float[] dropped) {
+                             int hs, float scale, float[] vt, float[] dw, float[] ds, float[] dropped, float[] lanes) {
         int tPad = paddedTime(time);
         transposePadded(v, base, channels, hs, time, tPad, vt);
         int t0 = 0;
         for (; t0 + GROUP <= time; t0 += GROUP) {
             int oOff = base + t0 * channels, keys = t0 + GROUP;
             sweep4(dOut, oOff, channels, 1, vt, 0, tPad, hs, dw, 0, tPad, 1f, paddedTime(keys));
-            for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped);
+            for (int r = 0; r < GROUP; r++) scoreGradientRow(dw, r * tPad, att, dropMask, attBase, t0 + r, time, scale, ds, dropped, lanes);
             if (dq != null) addQueryGradients4(ds, t0, time, k, base, channels, keys, dq, oOff, hs);
         }
         for (int t = t0; t < time; t++) {
             int oOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(dOut, oOff, 1, vt, s0, tPad, hs, 1f, false, dw, s0);
-            scoreGradientRow(dw, 0, att, dropMask, attBase, t, time, scale, ds, dropped);
+            scoreGradientRow(dw, 0, att, dropMask, attBase, t, time, scale, ds, dropped, lanes);
             if (dq != null) accumulate(ds, t * time, 1, k, base, channels, t + 1, hs, dq, oOff);
         }
         // dk_s = sum over t >= s of ds[t][s] q_t ; dv_s = sum over t >= s of (weight after dropout) dOut_t
@@ -135,23 +141,33 @@ final class SimdAttention {
     /**
      * Query t: from the gradient of its weights (dw[dwOff..], before dropout is undone) to the gradient of its
      * scores, through dropout and softmax: ds = w * (dw - sum(dw * w)) * scale. Also keeps the weights after
-     * dropout. Both rows are zero past t.
+     * dropout. Both rows are zero past t. Whole vectors up to paddedTime(t + 1), the weights and mask loaded
+     * under a mask (the next row follows them in att); dw needs that much room, and so do ds and dropped past
+     * their last row. lanes: L floats of scratch.
      */
     private static void scoreGradientRow(float[] dw, int dwOff, float[] att, float[] dropMask, int attBase, int t,
-                                         int time, float scale, float[] ds, float[] dropped) {
-        int row = attBase + t * time, dsRow = t * time;
-        float dot = 0f;
-        for (int s = 0; s <= t; s++) {
-            float g = dropMask == null ? dw[dwOff + s] : dw[dwOff + s] * dropMask[row + s];
-            dw[dwOff + s] = g;
-            dot += g * att[row + s];
+                                         int time, float scale, float[] ds, float[] dropped, float[] lanes) {
+        int n = t + 1, row = attBase + t * time, dsRow = t * time, width = paddedTime(n);
+        FloatVector dot = FloatVector.zero(S), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        for (int j = 0; j < width; j += L) {
+            VectorMask<Float> in = lane.lt(n - j);
+            FloatVector g = FloatVector.fromArray(S, dw, dwOff + j);
+            if (dropMask != null) g = g.mul(FloatVector.fromArray(S, dropMask, row + j, in));
+            g.intoArray(dw, dwOff + j);
+            dot = g.fma(FloatVector.fromArray(S, att, row + j, in), dot);
         }
-        for (int s = 0; s <= t; s++) ds[dsRow + s] = att[row + s] * (dw[dwOff + s] - dot) * scale;
-        java.util.Arrays.fill(ds, dsRow + t + 1, dsRow + time, 0f);
-        if (dropMask != null) {
-            for (int s = 0; s <= t; s++) dropped[dsRow + s] = att[row + s] * dropMask[row + s];
-            java.util.Arrays.fill(dropped, dsRow + t + 1, dsRow + time, 0f);
+        dot.intoArray(lanes, 0); // the lanes added in lane order, as in flashWeights
+        float sum = 0f;
+        for (int i = 0; i < L; i++) sum += lanes[i];
+        for (int j = 0; j < width; j += L) {
+            VectorMask<Float> in = lane.lt(n - j);
+            FloatVector w = FloatVector.fromArray(S, att, row + j, in);
+            w.mul(FloatVector.fromArray(S, dw, dwOff + j).sub(sum)).mul(scale).intoArray(ds, dsRow + j);
+            if (dropMask != null) w.mul(FloatVector.fromArray(S, dropMask, row + j, in)).intoArray(dropped, dsRow + j);
         }
+        int zeroFrom = Math.min(width, time);
+        java.util.Arrays.fill(ds, dsRow + zeroFrom, dsRow + time, 0f);
+        if (dropMask != null) java.util.Arrays.fill(dropped, dsRow + zeroFrom, dsRow + time, 0f);
     }
 
     /**
@@ -247,13 +263,13 @@ final class SimdAttention {
      */
     private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, float[] lanes) {
         int end = off + n;
-        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, S.indexInRange(j, end).not()));
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
         float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
         FloatVector sum = FloatVector.zero(S);
         for (int j = off; j < end; j += L) {
             expShifted(x, j, max);
-            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, S.indexInRange(j, end).not());
+            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
             e.intoArray(x, j);
             sum = sum.add(e);
         }
@@ -272,15 +288,88 @@ final class SimdAttention {
     }
 
     /**
+     * {@link #flashWeights} for the plain forward pass, which keeps the weights rather than the row's maximum
+     * and 1 / sum: the same operations, so the same floats (a method of its own for the reason given there).
+     */
+    private static void softmaxWeights(float[] x, int off, int n, int width, float[] lanes) {
+        int end = off + n;
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
+        float max = m.reduceLanes(VectorOperators.MAX);
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = off; j < end; j += L) {
+            expShifted(x, j, max);
+            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
+            e.intoArray(x, j);
+            sum = sum.add(e);
+        }
+        sum.intoArray(lanes, 0);
+        float total = 0f;
+        for (int i = 0; i < L; i++) total += lanes[i];
+        float inv = 1f / total;
+        for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+        int zeroFrom = off + paddedTime(n);
+        if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
+    }
+
+    /**
+     * {@link #softmaxWeights} of a group's four rows, x[r stride ..+ firstN + r) for r < 4, zeros up to width:
+     * the same floats, with each step taken for the four rows before the next, so that the rows' chains of
+     * dependent operations (maximum, exponentials, the sum's lanes, 1 / sum) overlap instead of running one
+     * after another. lanes: GROUP * (L + 1) floats of scratch.
+     */
+    private static void softmaxWeights4(float[] x, int stride, int firstN, int width, float[] lanes) {
+        FloatVector lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        int maxAt = GROUP * L;
+        for (int r = 0; r < GROUP; r++) {
+            int off = r * stride, end = off + firstN + r;
+            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
+            lanes[maxAt + r] = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (int r = 0; r < GROUP; r++) {
+            int off = r * stride, end = off + firstN + r;
+            float max = lanes[maxAt + r];
+            FloatVector sum = FloatVector.zero(S);
+            for (int j = off; j < end; j += L) {
+                expShifted(x, j, max);
+                FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
+                e.intoArray(x, j);
+                sum = sum.add(e);
+            }
+            sum.intoArray(lanes, r * L);
+        }
+        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f; // each row's lanes in lane order, the four rows side by side
+        for (int i = 0; i < L; i++) {
+            t0 += lanes[i];
+            t1 += lanes[L + i];
+            t2 += lanes[2 * L + i];
+            t3 += lanes[3 * L + i];
+        }
+        lanes[maxAt] = 1f / t0;
+        lanes[maxAt + 1] = 1f / t1;
+        lanes[maxAt + 2] = 1f / t2;
+        lanes[maxAt + 3] = 1f / t3;
+        for (int r = 0; r < GROUP; r++) {
+            int off = r * stride, end = off + firstN + r;
+            float inv = lanes[maxAt + r];
+            for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
+            int zeroFrom = off + paddedTime(firstN + r);
+            if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
+        }
+    }
+
+    /**
      * {@link #flashWeights} again, from the maximum and 1 / sum it kept in stats[so], stats[so + 1]: the same
      * weights bit for bit, as long as the scores are the same.
      */
     private static void flashWeightsAgain(float[] x, int off, int n, int width, float[] stats, int so) {
         int end = off + n;
         float max = stats[so], inv = stats[so + 1];
+        FloatVector lane = FloatVector.fromArray(S, LANE_INDEX, 0);
         for (int j = off; j < end; j += L) {
             expShifted(x, j, max);
-            FloatVector.fromArray(S, x, j).mul(inv).blend(0f, S.indexInRange(j, end).not()).intoArray(x, j);
+            FloatVector.fromArray(S, x, j).mul(inv).blend(0f, lane.compare(VectorOperators.GE, end - j)).intoArray(x, j);
         }
         int zeroFrom = off + paddedTime(n);
         if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
@@ -304,8 +393,9 @@ final class SimdAttention {
     /**
      * x[j ..+ L) = e^(x - max) in place, for x <= max (a score and its row's maximum), within about 2 ulp of
      * Math.exp; below -87 it gives about 1e-38 instead of a smaller number or 0. Plain multiplies, adds and
-     * FMAs, never the Vector API's EXP, so it gives the same bits whether the JIT has compiled it or not (see
-     * {@link #softmaxRow}). e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial
+     * FMAs, never the Vector API's EXP, so it gives the same bits whether the JIT has compiled it or not (the
+     * Vector API's EXP does not, and a run resumed in a new JVM would drift from the uninterrupted one:
+     * CtrlCTest). e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial
      * of degree 7 (the Cephes library's coefficients for expf). Generation's softmax uses {@link SimdExp}
      * instead, which gives Math.exp's floats exactly so that sampled text does not change.
      *
@@ -688,18 +778,6 @@ final class SimdAttention {
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions, 1f, false, out, outOff + off + d0);
             for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
-    }
-
-    /**
-     * att[row + s] = softmax of scores[sOff ..+ n) for s < n, 0 for the masked positions n..time. Exactly the
-     * floats of Softmax.softmaxRow's Math.exp, by {@link SimdExp} (Math.exp one value at a time was most of the
-     * forward pass at seed's shape: 315 -> 226 us a layer): the Vector API's own EXP gives slightly different
-     * values before and after the JIT compiles it, so a run resumed in a new JVM would drift from the
-     * uninterrupted one (CtrlCTest).
-     */
-    private static void softmaxRow(float[] scores, int sOff, int n, float[] att, int row, int time, double[][] expScratch) {
-        SimdExp.softmaxRow(scores, sOff, att, row, n, expScratch);
-        for (int s = n; s < time; s++) att[row + s] = 0f;
     }
 
     /** dst[d * tPad + s] = src[base + s * channels + d], with columns time..tPad zero. */

@@ -8,9 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
 import static jdk.incubator.vector.VectorOperators.FMA;
 
 /**
- * The softmax of attention (training and generation) with e^x computed in SIMD registers, giving exactly the floats
- * that {@link Softmax#softmaxRow} gives with {@code (float) Math.exp}: Math.exp, one value at a time, was
- * most of a token's attention.
+ * The softmax of generation's attention (and cross-entropy's exponentials) with e^x computed in SIMD
+ * registers, giving exactly the floats that {@link Softmax#softmaxRow} gives with {@code (float) Math.exp}:
+ * Math.exp, one value at a time, was most of a token's attention. (Training's attention uses
+ * {@link SimdAttention}'s float exponential instead, which is not exact but much cheaper.)
  *
  * <p>How it can be exact: e^d is computed in double to within 2^-48 of itself (d = n ln2 + r with |r| about
  * ln2/2 or less, e^r by its Taylor series to r^12, times 2^n). Math.exp is within one double ulp (2^-52)
@@ -57,39 +58,6 @@ final class SimdExp {
         }
         float inv = 1f / sum;
         for (int j = 0; j < n; j++) out[outOff + j] *= inv;
-    }
-
-    /**
-     * The softmax of rows rows at once, row r being x[xOff + r xRow ..+ firstN + r] (attention's rows of a group
-     * of queries, each one key longer than the one before), into out[outOff + r outRow ..]: the floats of
-     * {@link #softmaxRow} row by row, with the exponentials of all the rows in one call, so that the short rows
-     * fill whole vectors together. scratch is {@link #newScratch}(rows (firstN + rows) or more).
-     */
-    static void softmaxRows(float[] x, int xOff, int xRow, float[] out, int outOff, int outRow, int rows, int firstN,
-                            double[][] scratch) {
-        double[] d = scratch[0], y = scratch[1];
-        int at = 0;
-        for (int r = 0; r < rows; r++) {
-            int off = xOff + r * xRow, n = firstN + r;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) max = Math.max(max, x[off + j]);
-            for (int j = 0; j < n; j++) d[at + j] = x[off + j] - max; // the float difference, as Softmax takes it
-            at += n;
-        }
-        exp(d, y, at);
-        at = 0;
-        for (int r = 0; r < rows; r++) {
-            int off = outOff + r * outRow, n = firstN + r;
-            float sum = 0f;
-            for (int j = 0; j < n; j++) {
-                float e = toFloat(d[at + j], y[at + j]);
-                out[off + j] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
-            for (int j = 0; j < n; j++) out[off + j] *= inv;
-            at += n;
-        }
     }
 
     /** Room for the exponents and powers of a row of up to n values, as {@link #softmaxRow} takes it. */
