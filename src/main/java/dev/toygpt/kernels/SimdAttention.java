@@ -65,7 +65,8 @@ final class SimdAttention {
         for (int t = t0; t < time; t++) {
             int qOff = base + t * channels;
             for (int s0 = 0; s0 <= t; s0 += L) weightedSum(q, qOff, 1, kt, s0, tPad, hs, scale, false, scores, s0);
-            softmaxWeights(scores, 0, t + 1, t + 1, lanes);
+            // the same floats as the group's rows; the row's maximum and 1 / sum go to lanes' spare room, unused
+            flashWeights(scores, 0, t + 1, t + 1, lanes, GROUP * L, lanes);
             keepWeights(scores, 0, t + 1, att, dropMask, attBase + t * time, time);
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, v, base + d0, channels, t + 1, 1f, false, out, qOff + d0);
@@ -254,8 +255,8 @@ final class SimdAttention {
 
     /**
      * Scores x[off ..+ n) to softmax weights in place, zeros up to width (rounded up to whole vectors: the row
-     * must have room for them); the row's maximum and 1 / sum go to stats[so], stats[so + 1] (when stats is not
-     * null) for {@link #flashWeightsAgain}. lanes: L floats of scratch.
+     * must have room for them); the row's maximum and 1 / sum go to stats[so], stats[so + 1] (when stats is
+     * not null) for {@link #flashWeightsAgain}. lanes: L floats of scratch.
      *
      * <p>Forward and backward have a method each, and exp is the only vector call: one method with a flag was
      * compiled first for the forward pass alone, deoptimised at the first backward pass, and once recompiled
@@ -288,32 +289,8 @@ final class SimdAttention {
     }
 
     /**
-     * {@link #flashWeights} for the plain forward pass, which keeps the weights rather than the row's maximum
-     * and 1 / sum: the same operations, so the same floats (a method of its own for the reason given there).
-     */
-    private static void softmaxWeights(float[] x, int off, int n, int width, float[] lanes) {
-        int end = off + n;
-        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
-        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
-        float max = m.reduceLanes(VectorOperators.MAX);
-        FloatVector sum = FloatVector.zero(S);
-        for (int j = off; j < end; j += L) {
-            expShifted(x, j, max);
-            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
-            e.intoArray(x, j);
-            sum = sum.add(e);
-        }
-        sum.intoArray(lanes, 0);
-        float total = 0f;
-        for (int i = 0; i < L; i++) total += lanes[i];
-        float inv = 1f / total;
-        for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
-        int zeroFrom = off + paddedTime(n);
-        if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
-    }
-
-    /**
-     * {@link #softmaxWeights} of a group's four rows, x[r stride ..+ firstN + r) for r < 4, zeros up to width:
+     * {@link #flashWeights} of a group's four rows, for the plain forward pass (which keeps the weights, not
+     * the rows' maximum and 1 / sum), x[r stride ..+ firstN + r) for r < 4, zeros up to width:
      * the same floats, with each step taken for the four rows before the next, so that the rows' chains of
      * dependent operations (maximum, exponentials, the sum's lanes, 1 / sum) overlap instead of running one
      * after another. lanes: GROUP * (L + 1) floats of scratch.
