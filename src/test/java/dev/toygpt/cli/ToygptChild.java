@@ -22,7 +22,8 @@ final class ToygptChild implements AutoCloseable {
 
     /**
      * Starts the command. The child runs the kernels this JVM runs (SIMD, or the portable loops of the
-     * portable-kernels execution): they round differently, so a run continued with the other kind differs.
+     * portable-kernels execution) at this JVM's vector width (the 256-bit execution caps it): the kinds and
+     * widths round differently, so a run continued with another one differs.
      */
     ToygptChild(Path dir, List<String> args) throws IOException {
         this(dir, "child", java.util.Map.of(), args);
@@ -35,10 +36,17 @@ final class ToygptChild implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "--add-modules", "jdk.incubator.vector", "-Dtoygpt.simd=" + MatMul.SIMD, "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(1, vectorWidthOptions());
         command.addAll(args);
         ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
         builder.environment().putAll(env);
         process = builder.start();
+    }
+
+    /** This JVM's options that choose the SIMD kernels' vector width, such as -XX:MaxVectorSize=32. */
+    static List<String> vectorWidthOptions() {
+        return java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("-XX:MaxVectorSize=") || a.startsWith("-XX:UseAVX=")).toList();
     }
 
     static boolean canSignal() {
