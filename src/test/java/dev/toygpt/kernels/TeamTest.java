@@ -1,10 +1,14 @@
 package dev.toygpt.kernels;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,9 +40,9 @@ class TeamTest {
      * counts its own barriers; with three or four, one that passes early must still wait at the next barrier
      * for the slowest, which now and then sleeps a little inside a step.
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "size={0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4})
-    @org.junit.jupiter.api.Timeout(120) // a member left waiting for a count that was overtaken would hang here
+    @ParameterizedTest(name = "size={0}")
+    @ValueSource(ints = {2, 3, 4})
+    @Timeout(120) // a member left waiting for a count that was overtaken would hang here
     void afterAnAwaitEveryMemberSeesWhatTheOthersWroteBeforeIt(int size) {
         int steps = 20_000;
         int[] slots = new int[size];
@@ -46,7 +50,7 @@ class TeamTest {
         try (Team team = new Team(size)) {
             team.run(rank -> {
                 for (int step = 1; step <= steps; step++) {
-                    if (rank == size - 1 && step % 2_000 == 0) java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                    if (rank == size - 1 && step % 2_000 == 0) LockSupport.parkNanos(100_000);
                     slots[rank] = step;
                     team.await();
                     for (int r = 0; r < size; r++) if (slots[r] != step) wrong[rank]++;
