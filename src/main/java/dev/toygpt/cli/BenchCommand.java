@@ -137,6 +137,7 @@ final class BenchCommand implements Callable<Integer> {
             // One run of a few hundred tokens lasts milliseconds, where any pause of the machine weighs; so the
             // runs repeat (each from its own seed) for GEN_SECONDS and the rate is all their tokens over all their time.
             long g0 = System.nanoTime();
+            long ga0 = allocClock != null ? allocClock.getThreadAllocatedBytes(self) : 0;
             int rounds = 0;
             do generator.generate(start, gen, new Rng(1 + rounds++), null);
             while (System.nanoTime() - g0 < GEN_SECONDS * 1e9);
@@ -144,6 +145,9 @@ final class BenchCommand implements Callable<Integer> {
             o.put("gen_tokens", gen);
             o.put("gen_rounds", rounds);
             o.put("gen_tokens_per_s", round((double) rounds * gen / g, 1));
+            // the calling thread's bytes per token: a decoder reuses its arrays, so kilobytes here mean the JIT
+            // left some of its vector code as the Vector API's plain-Java fallback (each operation a new object)
+            if (allocClock != null) o.put("gen_alloc_bytes_per_token", Math.round((allocClock.getThreadAllocatedBytes(self) - ga0) / ((double) rounds * gen)));
         }
         o.put("simd", MatMul.SIMD);
         o.put("jdk", Runtime.version().toString());

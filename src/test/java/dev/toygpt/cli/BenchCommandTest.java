@@ -92,6 +92,7 @@ class BenchCommandTest extends CliTestBase {
         // short runs repeat for a second, so one pause of the machine does not decide the rate
         assertTrue(j.path("gen_rounds").asInt() > 1, j.toString());
         assertTrue(j.path("gen_tokens_per_s").asDouble() > 0, j.toString());
+        assertTrue(j.path("gen_alloc_bytes_per_token").isIntegralNumber() && j.path("gen_alloc_bytes_per_token").asLong() >= 0, j.toString());
         assertEquals(1, j.path("threads").asInt());
         // without --json a summary goes to stderr, the JSON line still alone on stdout
         assertTrue(r.err().contains("ms per step"), r.err());
