@@ -258,24 +258,14 @@ final class SimdAttention {
      * must have room for them); the row's maximum and 1 / sum go to stats[so], stats[so + 1] (when stats is
      * not null) for {@link #flashWeightsAgain}. lanes: L floats of scratch.
      *
-     * <p>Forward and backward have a method each, and exp is the only vector call: one method with a flag was
-     * compiled first for the forward pass alone, deoptimised at the first backward pass, and once recompiled
-     * sometimes left exp and the lane sum out of line, boxing their vectors.
+     * <p>Forward and backward have a method each, and no vector goes into or out of a call: one method with a
+     * flag was compiled first for the forward pass alone, deoptimised at the first backward pass, and once
+     * recompiled sometimes left exp and the lane sum out of line, boxing their vectors.
      */
     private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, float[] lanes) {
-        int end = off + n;
-        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
-        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
-        float max = m.reduceLanes(VectorOperators.MAX); // the exact maximum whatever the order
-        FloatVector sum = FloatVector.zero(S);
-        for (int j = off; j < end; j += L) {
-            expShifted(x, j, max);
-            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
-            e.intoArray(x, j);
-            sum = sum.add(e);
-        }
+        float max = rowMax(x, off, off + n);
+        expRow(x, off, off + n, max, lanes, 0);
         // the lanes added in lane order (reduceLanes may add them in another order once compiled)
-        sum.intoArray(lanes, 0);
         float total = 0f;
         for (int i = 0; i < L; i++) total += lanes[i];
         float inv = 1f / total;
@@ -283,6 +273,34 @@ final class SimdAttention {
             stats[so] = max;
             stats[so + 1] = inv;
         }
+        scaleRow(x, off, n, width, inv);
+    }
+
+    // The steps of a row's softmax, shared by flashWeights and softmaxWeights4. They pass arrays and floats,
+    // never a vector, so a call the JIT leaves out of line cannot box one.
+
+    /** The maximum of x[off .. end): exact whatever the order of the lanes. */
+    private static float rowMax(float[] x, int off, int end) {
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** x[off .. end) to exp(x - max) in place (zeros past end up to the vector's end); the lanes' sums to lanes[at ..+ L). */
+    private static void expRow(float[] x, int off, int end, float max, float[] lanes, int at) {
+        FloatVector sum = FloatVector.zero(S), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
+        for (int j = off; j < end; j += L) {
+            expShifted(x, j, max);
+            FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
+            e.intoArray(x, j);
+            sum = sum.add(e);
+        }
+        sum.intoArray(lanes, at);
+    }
+
+    /** x[off ..+ n) times inv (the row's whole vectors), then zeros up to width. */
+    private static void scaleRow(float[] x, int off, int n, int width, float inv) {
+        int end = off + n;
         for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
         int zeroFrom = off + paddedTime(n);
         if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
@@ -296,26 +314,9 @@ final class SimdAttention {
      * after another. lanes: GROUP * (L + 1) floats of scratch.
      */
     private static void softmaxWeights4(float[] x, int stride, int firstN, int width, float[] lanes) {
-        FloatVector lane = FloatVector.fromArray(S, LANE_INDEX, 0);
         int maxAt = GROUP * L;
-        for (int r = 0; r < GROUP; r++) {
-            int off = r * stride, end = off + firstN + r;
-            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
-            lanes[maxAt + r] = m.reduceLanes(VectorOperators.MAX);
-        }
-        for (int r = 0; r < GROUP; r++) {
-            int off = r * stride, end = off + firstN + r;
-            float max = lanes[maxAt + r];
-            FloatVector sum = FloatVector.zero(S);
-            for (int j = off; j < end; j += L) {
-                expShifted(x, j, max);
-                FloatVector e = FloatVector.fromArray(S, x, j).blend(0f, lane.compare(VectorOperators.GE, end - j));
-                e.intoArray(x, j);
-                sum = sum.add(e);
-            }
-            sum.intoArray(lanes, r * L);
-        }
+        for (int r = 0; r < GROUP; r++) lanes[maxAt + r] = rowMax(x, r * stride, r * stride + firstN + r);
+        for (int r = 0; r < GROUP; r++) expRow(x, r * stride, r * stride + firstN + r, lanes[maxAt + r], lanes, r * L);
         float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f; // each row's lanes in lane order, the four rows side by side
         for (int i = 0; i < L; i++) {
             t0 += lanes[i];
@@ -327,13 +328,7 @@ final class SimdAttention {
         lanes[maxAt + 1] = 1f / t1;
         lanes[maxAt + 2] = 1f / t2;
         lanes[maxAt + 3] = 1f / t3;
-        for (int r = 0; r < GROUP; r++) {
-            int off = r * stride, end = off + firstN + r;
-            float inv = lanes[maxAt + r];
-            for (int j = off; j < end; j += L) FloatVector.fromArray(S, x, j).mul(inv).intoArray(x, j);
-            int zeroFrom = off + paddedTime(firstN + r);
-            if (zeroFrom < off + width) java.util.Arrays.fill(x, zeroFrom, off + width, 0f);
-        }
+        for (int r = 0; r < GROUP; r++) scaleRow(x, r * stride, firstN + r, width, lanes[maxAt + r]);
     }
 
     /**
