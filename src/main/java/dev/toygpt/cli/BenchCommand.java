@@ -3,8 +3,6 @@ package dev.toygpt.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.toygpt.autograd.BufferPool;
-import dev.toygpt.autograd.Tensor;
 import dev.toygpt.kernels.MatMul;
 import dev.toygpt.kernels.Parallel;
 import dev.toygpt.kernels.PeakRate;
@@ -15,10 +13,10 @@ import dev.toygpt.optim.Adam;
 import dev.toygpt.sample.Generator;
 import dev.toygpt.sample.NextTokenSampler;
 import dev.toygpt.sample.SamplingSettings;
-import dev.toygpt.text.Batch;
 import dev.toygpt.text.Batches;
 import dev.toygpt.text.Corpus;
 import dev.toygpt.train.Presets;
+import dev.toygpt.train.TrainStep;
 import dev.toygpt.util.Rng;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,6 +43,8 @@ final class BenchCommand implements Callable<Integer> {
     String data;
     @Option(names = "--no-cache", description = "generate by recomputing the whole window per token, as the notebook does")
     boolean noCache;
+    @Option(names = "--micro-batches", paramLabel = "N", description = "cut each batch into N parts, as train --micro-batches does (default: the preset's)")
+    Integer microBatches;
     @Option(names = "--json", description = "print only the JSON line (the default prints it too, after a summary on stderr)")
     boolean json;
 
@@ -59,6 +59,7 @@ final class BenchCommand implements Callable<Integer> {
         if (iters < 1) throw new UserInputException("--iters must be at least 1, got " + iters);
         if (warmup < 0) throw new UserInputException("--warmup must be >= 0, got " + warmup);
         if (gen < 0) throw new UserInputException("--gen must be >= 0, got " + gen);
+        if (microBatches != null && microBatches < 1) throw new UserInputException("--micro-batches must be at least 1, got " + microBatches);
         if (threads != null) ThreadsOption.apply(threads);
         Corpus corpus = DataOption.load(data);
         Presets.Preset p = Presets.gpt(preset);
@@ -70,12 +71,16 @@ final class BenchCommand implements Callable<Integer> {
         Batches batches = new Batches(corpus.split(0.9).train(), config.blockSize(), p.train().batchSize());
         Rng rng = new Rng(1337);
         model.train(true);
-        BufferPool buffers = new BufferPool();
+        int parts = microBatches != null ? microBatches : p.train().microBatches();
+        if (p.train().batchSize() % parts != 0) {
+            throw new UserInputException("--micro-batches must divide " + preset + "'s batch of " + p.train().batchSize() + " sequences, got " + parts);
+        }
+        TrainStep trainStep = new TrainStep(model, parts);
         float loss = 0;
         long warm0 = System.nanoTime();
         int warmed = 0;
         while (warmed < warmup || (warmed < MAX_WARMUP_STEPS && System.nanoTime() - warm0 < warmupSeconds * 1e9)) {
-            loss = step(model, optimizer, batches, rng, buffers);
+            loss = step(trainStep, optimizer, batches, rng);
             warmed++;
         }
         var cpuClock = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -92,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < iters; i++) {
             long s0 = System.nanoTime(), c0 = cpuClock.getCurrentThreadCpuTime();
             long a0 = allocClock != null ? allocClock.getThreadAllocatedBytes(self) : 0;
-            loss = step(model, optimizer, batches, rng, buffers);
+            loss = step(trainStep, optimizer, batches, rng);
             if (allocClock != null) stepAllocMb.add(round((allocClock.getThreadAllocatedBytes(self) - a0) / 1e6, 1));
             stepMs.add(round((System.nanoTime() - s0) / 1e6, 1));
             stepCpuMs.add(round((cpuClock.getCurrentThreadCpuTime() - c0) / 1e6, 1));
@@ -107,6 +112,7 @@ final class BenchCommand implements Callable<Integer> {
         o.put("config", preset);
         o.put("params", model.parameterCount());
         o.put("threads", Parallel.threads());
+        o.put("micro_batches", trainStep.microBatches());
         o.put("iters", iters);
         o.put("warmup_steps", warmed);
         o.put("warmup_seconds", round((t0 - warm0) / 1e9, 3));
@@ -160,16 +166,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One training step, as the trainer takes it. */
-    private static float step(LanguageModel model, Adam optimizer, Batches batches, Rng rng, BufferPool buffers) {
-        Batch b = batches.next(rng);
-        Tensor loss;
-        try (var lent = buffers.lend()) {
-            loss = model.loss(model.forward(b.inputs(), b.batchSize(), b.blockSize()), b.targets());
-            optimizer.zeroGrad();
-            loss.backward();
-        }
+    private static float step(TrainStep trainStep, Adam optimizer, Batches batches, Rng rng) {
+        float loss = trainStep.forwardBackward(batches.next(rng));
         optimizer.step();
-        return loss.item();
+        return loss;
     }
 
     private static double round(double v, int digits) {

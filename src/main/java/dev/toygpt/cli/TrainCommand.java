@@ -62,6 +62,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)") Integer threads;
 
     @Option(names = "--batch-size", paramLabel = "N") Integer batchSize;
+    @Option(names = "--micro-batches", paramLabel = "N", description = "cut each batch into N equal parts, taken forward and backward"
+            + " at once on up to N threads, and average their gradients (default: the preset's). The numbers depend on N, not on --threads")
+    Integer microBatches;
     @Option(names = "--block-size", paramLabel = "N", description = "context length in characters") Integer blockSize;
     @Option(names = "--n-embd", paramLabel = "N", description = "embedding width") Integer nEmbd;
     @Option(names = "--n-head", paramLabel = "N", description = "attention heads (GPT)") Integer nHead;
@@ -351,13 +354,16 @@ final class TrainCommand implements Callable<Integer> {
 
     private TrainSettings override(TrainSettings s) {
         float rate = lr != null ? lr : s.learningRate();
-        return new TrainSettings(batchSize != null ? batchSize : s.batchSize(), maxIters != null ? maxIters : s.maxIters(),
+        int batch = batchSize != null ? batchSize : s.batchSize();
+        // a batch size of the user's that the preset's parts do not divide is taken whole, unless parts are asked for too
+        int parts = microBatches != null ? microBatches : batch % s.microBatches() == 0 ? s.microBatches() : 1;
+        return new TrainSettings(batch, maxIters != null ? maxIters : s.maxIters(),
                 evalInterval != null ? evalInterval : s.evalInterval(), evalIters != null ? evalIters : s.evalIters(), rate,
                 optimizer != null ? optimizer.toLowerCase(Locale.ROOT) : s.optimizer(),
                 weightDecay != null ? weightDecay : s.weightDecay(), gradClip != null ? gradClip : s.gradClip(),
                 schedule != null ? schedule.toLowerCase(Locale.ROOT) : !resume && timeLimit != null && timeLimit.toMillis() > 0 ? TrainSettings.TIME_SCHEDULE : s.schedule(),
                 warmupIters != null ? warmupIters : s.warmupIters(), minLr != null ? minLr : (lr != null ? rate / 10 : s.minLr()),
                 seed != null ? seed : s.seed(), trainFraction != null ? trainFraction : s.trainFraction(),
-                timeLimit != null ? timeLimit.toMillis() / 1000.0 : s.timeLimitSeconds());
+                timeLimit != null ? timeLimit.toMillis() / 1000.0 : s.timeLimitSeconds(), parts);
     }
 }

@@ -83,7 +83,7 @@ public final class ExperimentContext {
     public Presets.Preset gpt() {
         if (!setup.tiny()) return Presets.gpt(setup.gptPreset());
         return new Presets.Preset("tiny", ModelConfig.gpt(0, 16, 2, 1, 8, 0f),
-                new TrainSettings(4, 1000, 100, 8, 3e-3f, "adamw", 0.01f, 0f, "constant", 0, 3e-4f, 1337, 0.9, 0));
+                new TrainSettings(4, 1000, 100, 8, 3e-3f, "adamw", 0.01f, 0f, "constant", 0, 3e-4f, 1337, 0.9, 0, 1));
     }
 
     /** A step count times the scale knob (at least 1). */
@@ -96,7 +96,7 @@ public final class ExperimentContext {
         int iters = setup.tiny() ? Math.min(evalIters, 8) : evalIters;
         return new TrainSettings(base.batchSize(), steps(maxIters), steps(evalInterval), iters, base.learningRate(),
                 base.optimizer(), base.weightDecay(), base.gradClip(), base.schedule(), base.warmupIters(), base.minLr(),
-                base.seed(), base.trainFraction(), 0);
+                base.seed(), base.trainFraction(), 0, base.microBatches());
     }
 
     /** A model configuration for a text's vocabulary, with another block size. */
@@ -195,7 +195,7 @@ public final class ExperimentContext {
                 }
                 TrainSettings s = new TrainSettings(settings.batchSize(), stops[i], settings.evalInterval(), settings.evalIters(),
                         settings.learningRate(), settings.optimizer(), settings.weightDecay(), settings.gradClip(),
-                        settings.schedule(), settings.warmupIters(), settings.minLr(), settings.seed(), settings.trainFraction(), limit);
+                        settings.schedule(), settings.warmupIters(), settings.minLr(), settings.seed(), settings.trainFraction(), limit, settings.microBatches());
                 Trainer trainer = new Trainer(model, text.vocabulary(), split.train(), split.val(), s, run, text.name(),
                         plotter.and(progress));
                 if (i > 0) trainer.resumeFrom(run.last());

@@ -268,6 +268,8 @@ public final class Checkpoint {
         try {
             JsonNode node = JsonFiles.read(JSON, file, MAX_STATE_BYTES).path("settings");
             if (!node.isObject()) throw new CheckpointException(file + " has no \"settings\" object: the checkpoint is damaged");
+            // runs saved before micro-batches existed took each batch whole
+            ((com.fasterxml.jackson.databind.node.ObjectNode) node).putIfAbsent("microBatches", com.fasterxml.jackson.databind.node.IntNode.valueOf(1));
             TrainSettings s = JSON.treeToValue(node, TrainSettings.class);
             if (s.optimizer() == null || s.schedule() == null) throw new CheckpointException(file + ": the settings lack the optimizer or schedule");
             return s.validate();

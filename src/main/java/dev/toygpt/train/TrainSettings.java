@@ -9,10 +9,13 @@ package dev.toygpt.train;
  *                         (warm-up, the full rate, then a linear decay to minLr over the last 40% of the time
  *                         limit, by elapsed time)
  * @param timeLimitSeconds stop after this much wall-clock training time, 0 for no limit
+ * @param microBatches     parts each batch is cut into, each taken forward and backward on its own (see
+ *                         {@link TrainStep}); the gradient is their mean. The results depend on this count,
+ *                         never on the thread count.
  */
 public record TrainSettings(int batchSize, int maxIters, int evalInterval, int evalIters, float learningRate,
                             String optimizer, float weightDecay, float gradClip, String schedule, int warmupIters,
-                            float minLr, long seed, double trainFraction, double timeLimitSeconds) {
+                            float minLr, long seed, double trainFraction, double timeLimitSeconds, int microBatches) {
 
     /** The schedule that --time-limit brings unless another is asked for: it decays over the time budget. */
     public static final String TIME_SCHEDULE = "time";
@@ -42,6 +45,11 @@ public record TrainSettings(int batchSize, int maxIters, int evalInterval, int e
             throw new IllegalArgumentException("--train-fraction must be between 0 and 1 (exclusive), got " + trainFraction);
         }
         if (!(timeLimitSeconds >= 0)) throw new IllegalArgumentException("--time-limit must be positive");
+        positive("--micro-batches", microBatches);
+        if (batchSize % microBatches != 0) {
+            throw new IllegalArgumentException("--micro-batches must divide the batch size: " + batchSize + " sequences cannot be cut into "
+                    + microBatches + " equal parts");
+        }
         return this;
     }
 

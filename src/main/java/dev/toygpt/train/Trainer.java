@@ -1,6 +1,5 @@
 package dev.toygpt.train;
 
-import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
 import dev.toygpt.io.ModelWeights;
 import dev.toygpt.io.SafeTensors;
@@ -72,8 +71,8 @@ public final class Trainer {
     private final MetricsLog metrics;
     private final Rng trainRng;
     private final Rng evalRng;
-    /** Each step's activations and gradients, reused by the next step. */
-    private final BufferPool buffers = new BufferPool();
+    /** Forward and backward over each batch, in the settings' micro-batches. */
+    private final TrainStep trainStep;
     private TrainingState state;
     private volatile boolean stopRequested;
     /** Extra strings saved in every checkpoint's state.json (e.g. where a fine-tuned run started from). */
@@ -91,6 +90,7 @@ public final class Trainer {
         this.dataName = dataName;
         this.listener = listener == null ? new Listener() {} : listener;
         this.optimizer = newOptimizer(model, settings);
+        this.trainStep = new TrainStep(model, this.settings.microBatches());
         this.schedule = switch (settings.schedule()) {
             case "cosine" -> LearningRateSchedule.warmupCosine(settings.learningRate(), settings.warmupIters(), settings.maxIters(), settings.minLr());
             case TrainSettings.TIME_SCHEDULE -> null; // by elapsed time: see learningRate
@@ -220,20 +220,14 @@ public final class Trainer {
             optimizer.setLearningRate(lr);
             long t0 = System.nanoTime();
             Batch batch = trainBatches.next(trainRng);
-            Tensor loss;
-            try (var lent = buffers.lend()) {
-                Tensor logits = model.forward(batch.inputs(), batch.batchSize(), batch.blockSize());
-                loss = model.loss(logits, batch.targets());
-                if (!Float.isFinite(loss.item())) throw diverged("the training loss became " + loss.item() + " at step " + step);
-                optimizer.zeroGrad();
-                loss.backward();
-            }
+            float loss = trainStep.forwardBackward(batch);
+            if (!Float.isFinite(loss)) throw diverged("the training loss became " + loss + " at step " + step);
             if (settings.gradClip() > 0) GradClip.clipGradNorm(model.parameters(), settings.gradClip());
             optimizer.step();
             step++;
             long t1 = System.nanoTime();
             stepNanos += t1 - t0;
-            listener.stepped(step, loss.item(), lr, tokensPerStep / Math.max((t1 - t0) / 1e9, 1e-9));
+            listener.stepped(step, loss, lr, tokensPerStep / Math.max((t1 - t0) / 1e9, 1e-9));
             listenerNanos += System.nanoTime() - t1;
         }
         double elapsed = elapsedBefore + (System.nanoTime() - startNanos) / 1e9;

@@ -100,7 +100,9 @@ class BadOptionsTest extends CliTestBase {
                 Arguments.of("--eval-iters", "-5", "--eval-iters must be positive, got -5"),
                 Arguments.of("--threads", "0", "--threads must be at least 1, got 0"),
                 Arguments.of("--train-fraction", "1", "--train-fraction must be between 0 and 1"),
-                Arguments.of("--optimizer", "sgdd", "--optimizer must be adamw, adam or sgd, got 'sgdd'"));
+                Arguments.of("--optimizer", "sgdd", "--optimizer must be adamw, adam or sgd, got 'sgdd'"),
+                Arguments.of("--micro-batches", "0", "--micro-batches must be positive, got 0"),
+                Arguments.of("--micro-batches", "3", "--micro-batches must divide the batch size: 4 sequences cannot be cut into 3 equal parts"));
     }
 
     @ParameterizedTest(name = "train {0} {1}")
@@ -113,6 +115,14 @@ class BadOptionsTest extends CliTestBase {
     @ValueSource(strings = {"1.0", "-0.1", "1.5"})
     void dropoutOutsideZeroToOne(String p) {
         assertTrainRefused("--dropout", p, "--dropout must be in [0, 1), got " + Float.parseFloat(p));
+    }
+
+    @Test
+    void resumingWithMicroBatchesThatDoNotDivideTheBatchChangesNothing() throws IOException {
+        Map<String, String> before = snapshot(run);
+        assertBadInput(run("train", "--out", run.toString(), "--data", data.toString(), "--resume", "--micro-batches", "7"),
+                "--micro-batches must divide the batch size", "cannot be cut into 7 equal parts");
+        assertUnchanged(before, run);
     }
 
     @Test

@@ -137,7 +137,7 @@ class BadRunTest extends CliTestBase {
         Split split = corpus.split(0.9);
         LanguageModel model = LanguageModel.create(ModelConfig.bigram(corpus.vocabulary().size(), 8), new Rng(1));
         TrainSettings settings = new TrainSettings(8, 40, 10, 2, 1e-2f, "adamw", 0.01f, 0f, "constant", 0, 1e-3f,
-                1337, 0.9, 0);
+                1337, 0.9, 0, 1);
         RunDirectory run = new RunDirectory(runDir);
         AtomicReference<Map<String, String>> atLastSave = new AtomicReference<>();
         Trainer.Listener poison = new Trainer.Listener() {

@@ -42,6 +42,7 @@ class BenchCommandTest extends CliTestBase {
         assertEquals("seed", j.path("preset").asText());
         assertEquals(209_729, j.path("params").asInt());
         assertEquals(2, j.path("threads").asInt());
+        assertEquals(2, j.path("micro_batches").asInt(), "the seed preset's batch in two parts, as train takes it");
         assertEquals(2, j.path("iters").asInt());
         assertEquals(0, j.path("warmup_steps").asInt(), "--warmup 0 is taken exactly: " + j);
         assertEquals(Runtime.version().toString(), j.path("jdk").asText());
@@ -108,8 +109,11 @@ class BenchCommandTest extends CliTestBase {
                 {"--gen", "-5"},
                 {"--preset", "enormous"},
                 {"--threads", "0"},
+                {"--micro-batches", "0"},
+                {"--micro-batches", "3"},
         };
-        String[] expected = {"--iters", "--warmup", "--gen", "enormous", "threads"};
+        String[] expected = {"--iters", "--warmup", "--gen", "enormous", "threads", "--micro-batches must be at least 1, got 0",
+                "--micro-batches must divide seed's batch of 16 sequences, got 3"};
         for (int i = 0; i < cases.length; i++) {
             Run r = run(args("bench", "--data", text.toString(), cases[i]));
             assertEquals(2, r.exit(), r.toString());

@@ -35,7 +35,7 @@ class EvalCommandTest {
         data = TinyRuns.writeText(tmp);
         run = new RunDirectory(tmp.resolve("run"));
         // batch 16, 40 batches per estimate: the logged losses are good estimates
-        TrainSettings settings = new TrainSettings(16, 100, 10, 40, 1e-2f, "adamw", 0.01f, 0f, "constant", 0, 1e-3f, 3, 0.9, 0);
+        TrainSettings settings = new TrainSettings(16, 100, 10, 40, 1e-2f, "adamw", 0.01f, 0f, "constant", 0, 1e-3f, 3, 0.9, 0, 1);
         LanguageModel model = TinyRuns.model(TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0f), settings);
         Trainer[] trainer = new Trainer[1];
         trainer[0] = TinyRuns.trainer(model, settings, run, TinyRuns.stopAt(27, trainer));

@@ -126,4 +126,23 @@ class TrainCommandTest {
                 "--sample-tokens", "0");
         assertEquals("constant", Checkpoint.readSettings(new RunDirectory(tmp.resolve("constant")).last()).schedule(), constant.toString());
     }
+
+    @Test
+    void thePresetsMicroBatchesGiveWayToABatchSizeTheyDoNotDivide() throws IOException {
+        Path data = TinyRuns.writeText(tmp);
+        String[] base = {"train", "--preset", "seed", "--data", data.toString(), "--max-iters", "2", "--eval-interval", "2",
+                "--eval-iters", "1", "--sample-tokens", "0", "--block-size", "8", "--n-embd", "16", "--n-layer", "1"};
+        Cli.Result seed = Cli.ok(concat(base, "--out", tmp.resolve("seed").toString()));
+        assertEquals(2, Checkpoint.readSettings(new RunDirectory(tmp.resolve("seed")).last()).microBatches(), seed.toString());
+        Cli.Result odd = Cli.ok(concat(base, "--out", tmp.resolve("odd").toString(), "--batch-size", "7"));
+        assertEquals(1, Checkpoint.readSettings(new RunDirectory(tmp.resolve("odd")).last()).microBatches(), odd.toString());
+        Cli.Result four = Cli.ok(concat(base, "--out", tmp.resolve("four").toString(), "--batch-size", "8", "--micro-batches", "4"));
+        assertEquals(4, Checkpoint.readSettings(new RunDirectory(tmp.resolve("four")).last()).microBatches(), four.toString());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
 }

@@ -110,6 +110,19 @@ class CheckpointTest {
     }
 
     @Test
+    void aRunSavedBeforeMicroBatchesExistedTakesItsBatchesWhole() throws IOException {
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) Checkpoint.JSON.readTree(run.last().resolve(Checkpoint.STATE_FILE).toFile());
+        var saved = (com.fasterxml.jackson.databind.node.ObjectNode) json.path("settings");
+        Path old = java.nio.file.Files.createDirectories(tmp.resolve("older-run"));
+        saved.put("microBatches", 2);
+        java.nio.file.Files.writeString(old.resolve(Checkpoint.STATE_FILE), json.toString());
+        assertEquals(2, Checkpoint.readSettings(old).microBatches(), "the field is read");
+        saved.remove("microBatches");
+        java.nio.file.Files.writeString(old.resolve(Checkpoint.STATE_FILE), json.toString());
+        assertEquals(1, Checkpoint.readSettings(old).microBatches());
+    }
+
+    @Test
     void bestAndLastCheckpointsAreBothKeptAndNothingElse() throws IOException {
         JsonNode pointers = Checkpoint.JSON.readTree(run.path().resolve(RunDirectory.POINTERS).toFile());
         assertEquals(TinyRuns.stepName(17), pointers.path("last").asText());

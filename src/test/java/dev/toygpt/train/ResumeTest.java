@@ -6,7 +6,7 @@ import dev.toygpt.models.ModelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,7 +29,7 @@ class ResumeTest {
     @TempDir
     Path tmp;
 
-    private final TrainSettings settings = TinyRuns.settings(MAX_ITERS, EVAL_INTERVAL, SEED);
+    private TrainSettings settings = TinyRuns.settings(MAX_ITERS, EVAL_INTERVAL, SEED);
     private final ModelConfig config = TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0.1f);
     private Trainer.Result referenceResult;
 
@@ -54,9 +54,11 @@ class ResumeTest {
         return r;
     }
 
-    @ParameterizedTest(name = "stopped at step {0}")
-    @ValueSource(ints = {17, 20}) // between evaluations, and exactly on one (20 is evaluated only after resuming)
-    void stoppedAndResumedRunEqualsUninterruptedRun(int stopAt) throws IOException {
+    @ParameterizedTest(name = "stopped at step {0}, {1} micro-batches")
+    // between evaluations, and exactly on one (20 is evaluated only after resuming); micro-batches with dropout on
+    @CsvSource({"17, 1", "20, 1", "17, 2"})
+    void stoppedAndResumedRunEqualsUninterruptedRun(int stopAt, int microBatches) throws IOException {
+        settings = TinyRuns.settings(MAX_ITERS, EVAL_INTERVAL, SEED, microBatches);
         RunDirectory whole = new RunDirectory(tmp.resolve("whole"));
         LanguageModel reference = uninterrupted(whole);
 

@@ -44,7 +44,7 @@ class TimeScheduleTest {
     }
 
     private static TrainSettings timed(double seconds, String schedule) {
-        return new TrainSettings(4, 1_000_000, 1_000_000, 2, MAX, "adamw", 0.01f, 0f, schedule, 0, MIN, 7, 0.9, seconds);
+        return new TrainSettings(4, 1_000_000, 1_000_000, 2, MAX, "adamw", 0.01f, 0f, schedule, 0, MIN, 7, 0.9, seconds, 1);
     }
 
     @Test
@@ -120,7 +120,7 @@ class TimeScheduleTest {
 
     @Test
     void whenMaxItersComesFirstTheDecayEndsThere() throws IOException {
-        TrainSettings settings = new TrainSettings(4, 30, 1_000, 2, MAX, "adamw", 0.01f, 0f, TrainSettings.TIME_SCHEDULE, 0, MIN, 7, 0.9, 3600);
+        TrainSettings settings = new TrainSettings(4, 30, 1_000, 2, MAX, "adamw", 0.01f, 0f, TrainSettings.TIME_SCHEDULE, 0, MIN, 7, 0.9, 3600, 1);
         ModelConfig config = TinyRuns.gpt(TinyRuns.corpus().vocabulary().size(), 0f);
         List<Float> rates = new ArrayList<>();
         Trainer.Result r = TinyRuns.trainer(TinyRuns.model(config, settings), settings, new RunDirectory(tmp.resolve("run")), new Trainer.Listener() {

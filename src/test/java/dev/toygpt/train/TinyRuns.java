@@ -58,8 +58,13 @@ public final class TinyRuns {
 
     /** Batch 4, AdamW, cosine schedule with warm-up (so the learning rate differs from step to step). */
     public static TrainSettings settings(int maxIters, int evalInterval, long seed) {
+        return settings(maxIters, evalInterval, seed, 1);
+    }
+
+    /** The same, each batch taken in the given number of parts. */
+    public static TrainSettings settings(int maxIters, int evalInterval, long seed, int microBatches) {
         return new TrainSettings(4, maxIters, evalInterval, 4, 3e-3f, "adamw", 0.01f, 1.0f, "cosine", 5, 3e-4f,
-                seed, 0.9, 0);
+                seed, 0.9, 0, microBatches);
     }
 
     /** A model initialised as the train command does: from the settings' seed. */
