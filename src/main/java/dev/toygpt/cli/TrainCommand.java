@@ -206,8 +206,9 @@ final class TrainCommand implements Callable<Integer> {
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
         err.printf(Locale.ROOT, "data %s: %,d characters, %d distinct; %,d for training, %,d for validation%n",
                 corpus.name(), corpus.tokens().length, vocab.size(), split.train().length, split.val().length);
-        err.printf(Locale.ROOT, "training: %s lr %s, batch %d x %d, %,d steps%s, %d threads, %s kernels; run directory %s%n",
-                settings.optimizer(), Float.toString(settings.learningRate()), settings.batchSize(), config.blockSize(), settings.maxIters(),
+        err.printf(Locale.ROOT, "training: %s lr %s, batch %d x %d%s, %,d steps%s, %d threads, %s kernels; run directory %s%n",
+                settings.optimizer(), Float.toString(settings.learningRate()), settings.batchSize(), config.blockSize(),
+                settings.microBatches() > 1 ? " in " + settings.microBatches() + " micro-batches" : "", settings.maxIters(),
                 settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
                 Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
