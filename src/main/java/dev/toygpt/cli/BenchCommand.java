@@ -84,6 +84,7 @@ final class BenchCommand implements Callable<Integer> {
             warmed++;
         }
         var cpuClock = java.lang.management.ManagementFactory.getThreadMXBean();
+        long sideBySide0 = trainStep.sideBySideSteps();
         long cpu0 = cpuClock.getCurrentThreadCpuTime();
         long t0 = System.nanoTime();
         // each step's wall and processor time too: a drift down the steps says the JIT or the heap was still settling
@@ -113,6 +114,7 @@ final class BenchCommand implements Callable<Integer> {
         o.put("params", model.parameterCount());
         o.put("threads", Parallel.threads());
         o.put("micro_batches", trainStep.microBatches());
+        o.put("side_by_side_steps", trainStep.sideBySideSteps() - sideBySide0);
         o.put("iters", iters);
         o.put("warmup_steps", warmed);
         o.put("warmup_seconds", round((t0 - warm0) / 1e9, 3));

@@ -24,6 +24,8 @@ import java.util.List;
 public final class TrainStep {
     /** A part's work, for {@link Parallel#forRange}: enough that each part always gets a thread of its own. */
     private static final long WORK_PER_PART = 1L << 40;
+    /** The JIT compiler, whose total compilation time tells whether it is still busy (null if not measurable). */
+    private static final java.lang.management.CompilationMXBean JIT = jit();
 
     private final LanguageModel model;
     private final int parts;
@@ -33,6 +35,12 @@ public final class TrainStep {
     /** Each part's activations and gradients, reused by the next step. */
     private final BufferPool[] buffers;
     private final float[] losses;
+    /** The JIT's total compilation time, in ms, when the last step started. */
+    private long compiledMs = -1;
+    /** How many steps ran their parts side by side, for bench. */
+    private long sideBySideSteps;
+    /** Whether the parts wait for the JIT (see forwardBackward); tests turn it off to run them side by side at once. */
+    boolean spareTheJit = true;
 
     public TrainStep(LanguageModel model, int microBatches) {
         if (microBatches < 1) throw new IllegalArgumentException("micro-batches must be >= 1, got " + microBatches);
@@ -53,6 +61,11 @@ public final class TrainStep {
         return parts;
     }
 
+    /** How many steps so far ran their parts side by side, one per thread (the others one after the other). */
+    public long sideBySideSteps() {
+        return sideBySideSteps;
+    }
+
     /**
      * Takes the batch forward and backward and returns its mean loss; the model's parameters then hold the
      * gradient (what was there before is dropped). A loss that is not finite is returned as it is: the caller
@@ -69,8 +82,13 @@ public final class TrainStep {
             replicas[m].train(model.isTraining());
         }
         // Each part's own operations then run on its thread alone (a loop inside a parallel loop runs serially).
-        boolean sideBySide = parts > 1 && Parallel.threads() > 1 && Parallel.threads() <= parts;
+        // While the JIT is still compiling (the first seconds of a run) the parts go one after the other, each
+        // operation's rows shared between the threads: those leave the JIT processor time in their waits, where
+        // two threads running whole parts kept it from the processors and their warm-up took twice as long.
+        // Either way gives the same numbers.
+        boolean sideBySide = parts > 1 && Parallel.threads() > 1 && Parallel.threads() <= parts && !jitBusy();
         if (sideBySide) {
+            sideBySideSteps++;
             Parallel.forRange(parts, WORK_PER_PART, (from, to) -> {
                 for (int m = from; m < to; m++) runPart(m, batch);
             });
@@ -81,6 +99,19 @@ public final class TrainStep {
         float sum = 0;
         for (float l : losses) sum += l;
         return sum / parts;
+    }
+
+    /** True when the JIT compiled for at least a millisecond since the last step began. */
+    private boolean jitBusy() {
+        if (JIT == null || !spareTheJit) return false;
+        long ms = JIT.getTotalCompilationTime(), before = compiledMs;
+        compiledMs = ms;
+        return before < 0 || ms - before >= 1;
+    }
+
+    private static java.lang.management.CompilationMXBean jit() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit : null;
     }
 
     private void runPart(int m, Batch batch) {

@@ -43,6 +43,8 @@ class BenchCommandTest extends CliTestBase {
         assertEquals(209_729, j.path("params").asInt());
         assertEquals(2, j.path("threads").asInt());
         assertEquals(2, j.path("micro_batches").asInt(), "the seed preset's batch in two parts, as train takes it");
+        int sideBySide = j.path("side_by_side_steps").asInt(-1);
+        assertTrue(sideBySide >= 0 && sideBySide <= 2, "of the 2 timed steps: " + j);
         assertEquals(2, j.path("iters").asInt());
         assertEquals(0, j.path("warmup_steps").asInt(), "--warmup 0 is taken exactly: " + j);
         assertEquals(Runtime.version().toString(), j.path("jdk").asText());

@@ -78,6 +78,7 @@ class TrainStepTest {
         model.dropoutRng().setState(99);
         Adam adam = Adam.adamW(model.parameters(), 3e-3f);
         TrainStep step = new TrainStep(model, parts);
+        step.spareTheJit = false; // in a test JVM the JIT is always busy: side by side from the first step
         Batches batches = new Batches(CORPUS.split(0.9).train(), 8, BATCH);
         Rng rng = new Rng(5);
         float[] losses = new float[steps];
@@ -85,6 +86,7 @@ class TrainStepTest {
             losses[s] = step.forwardBackward(batches.next(rng));
             adam.step();
         }
+        assertEquals(Parallel.threads() == parts ? steps : 0, step.sideBySideSteps(), Parallel.threads() + " threads");
         return losses;
     }
 
@@ -133,6 +135,16 @@ class TrainStepTest {
         plainAlone.train(true);
         assertEquals(new TrainStep(plainAlone, 1).forwardBackward(new Batch(firstIn, firstTg, BATCH / 2, 8)),
                 new TrainStep(plain, 2).forwardBackward(new Batch(in, tg, BATCH, 8)));
+    }
+
+    @Test
+    void whileTheJitCompilesThePartsGoOneAfterTheOther() {
+        Parallel.setThreads(2);
+        LanguageModel model = LanguageModel.create(config(0f), new Rng(11));
+        model.train(true);
+        TrainStep step = new TrainStep(model, 2);
+        step.forwardBackward(batch(1)); // the first step has no earlier compilation time to compare with
+        assertEquals(0, step.sideBySideSteps());
     }
 
     @Test
