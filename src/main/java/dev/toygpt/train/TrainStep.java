@@ -37,6 +37,8 @@ public final class TrainStep {
     private final float[] losses;
     /** The JIT's total compilation time, in ms, when the last step started. */
     private long compiledMs = -1;
+    /** When the last step began, System.nanoTime(). */
+    private long stepStarted;
     /** How many steps ran their parts side by side, for bench. */
     private long sideBySideSteps;
     /** Whether the parts wait for the JIT (see forwardBackward); tests turn it off to run them side by side at once. */
@@ -101,12 +103,17 @@ public final class TrainStep {
         return sum / parts;
     }
 
-    /** True when the JIT compiled for at least a millisecond since the last step began. */
+    /**
+     * True when, since the last step began, the JIT compiled for a twentieth of that time or more (at least a
+     * millisecond): a lecture-sized step lasts seconds, in which the JIT always compiles something.
+     */
     private boolean jitBusy() {
         if (JIT == null || !spareTheJit) return false;
-        long ms = JIT.getTotalCompilationTime(), before = compiledMs;
+        long ms = JIT.getTotalCompilationTime(), before = compiledMs, now = System.nanoTime(), since = now - stepStarted;
         compiledMs = ms;
-        return before < 0 || ms - before >= 1;
+        stepStarted = now;
+        long compiled = ms - before;
+        return before < 0 || compiled >= 1 && compiled * 20_000_000 >= since;
     }
 
     private static java.lang.management.CompilationMXBean jit() {
