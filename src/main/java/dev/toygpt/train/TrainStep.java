@@ -7,6 +7,9 @@ import dev.toygpt.models.LanguageModel;
 import dev.toygpt.text.Batch;
 import dev.toygpt.util.Rng;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -16,16 +19,17 @@ import java.util.List;
  *
  * <p>With more than one micro-batch the batch is cut into equal parts (whole sequences). Each part goes
  * forward and backward through its own copy of the model, and the gradient is the mean of the parts'
- * gradients, added in part order. With two or more threads the parts run at once, one per thread: this is
- * data-parallel training, as a GPU cluster spreads a batch, on the cores of one machine. A small model's step
- * is then a few long jobs that run side by side, where cutting each operation's rows between the threads costs
- * hundreds of handovers a step. The parts are the same whatever the thread count, so the numbers are too.
+ * gradients, added in part order. With as many threads as parts, the parts run at once, one per thread: this
+ * is data-parallel training, as a GPU cluster spreads a batch, on the cores of one machine. A small model's
+ * step is then a few long jobs that run side by side, where cutting each operation's rows between the threads
+ * costs hundreds of handovers a step. Otherwise, and while the JIT is still busy, the parts run one after the
+ * other. The parts are the same whatever the thread count and either way, so the numbers are too.
  */
 public final class TrainStep {
     /** A part's work, for {@link Parallel#forRange}: enough that each part always gets a thread of its own. */
     private static final long WORK_PER_PART = 1L << 40;
     /** The JIT compiler, whose total compilation time tells whether it is still busy (null if not measurable). */
-    private static final java.lang.management.CompilationMXBean JIT = jit();
+    private static final CompilationMXBean JIT = jit();
 
     private final LanguageModel model;
     private final int parts;
@@ -39,7 +43,7 @@ public final class TrainStep {
     private long compiledMs = -1;
     /** When the last step began, System.nanoTime(). */
     private long stepStarted;
-    /** How many steps ran their parts side by side, for bench. */
+    /** How many steps gave their parts to the threads side by side, for bench. */
     private long sideBySideSteps;
     /** Whether the parts wait for the JIT (see forwardBackward); tests turn it off to run them side by side at once. */
     boolean spareTheJit = true;
@@ -49,7 +53,7 @@ public final class TrainStep {
         this.model = model;
         this.parts = microBatches;
         this.replicas = new LanguageModel[parts];
-        this.parameters = new java.util.ArrayList<>(parts);
+        this.parameters = new ArrayList<>(parts);
         this.buffers = new BufferPool[parts];
         this.losses = new float[parts];
         for (int m = 0; m < parts; m++) {
@@ -116,8 +120,8 @@ public final class TrainStep {
         return before < 0 || compiled >= 1 && compiled * 20_000_000 >= since;
     }
 
-    private static java.lang.management.CompilationMXBean jit() {
-        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    private static CompilationMXBean jit() {
+        var jit = ManagementFactory.getCompilationMXBean();
         return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit : null;
     }
 
