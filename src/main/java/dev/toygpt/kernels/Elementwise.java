@@ -64,6 +64,17 @@ public final class Elementwise {
     }
 
     /**
+     * dst[i] = (dst[i] + src[i]) * scale for i < src.length: the last addition of a mean and its division in one
+     * pass over memory, the same floats as two passes.
+     */
+    public static void addIntoAndScale(float[] src, float[] dst, float scale) {
+        int size = src.length;
+        Parallel.forRange(spans(size), COST_PER_ELEMENT * SPAN, (s0, s1) -> {
+            for (int i = s0 * SPAN, to = Math.min(size, s1 * SPAN); i < to; i++) dst[i] = (dst[i] + src[i]) * scale;
+        });
+    }
+
+    /**
      * dst row ids[i] += src row i, for each i in order, rows of length n: the gradient of an embedding table.
      * On the calling thread: rows of the same id add into the same place, and the pass is short.
      */

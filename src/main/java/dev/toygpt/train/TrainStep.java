@@ -2,6 +2,7 @@ package dev.toygpt.train;
 
 import dev.toygpt.autograd.BufferPool;
 import dev.toygpt.autograd.Tensor;
+import dev.toygpt.kernels.Elementwise;
 import dev.toygpt.kernels.Parallel;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.text.Batch;
@@ -149,25 +150,14 @@ public final class TrainStep {
     /** The model's gradient becomes the mean of the parts': (g0 + g1 + ...) / parts, always added in that order. */
     private void averageGradients() {
         List<Tensor> own = parameters.get(0);
-        long floats = 0;
-        for (Tensor p : own) floats += p.size();
-        Parallel.forRange(own.size(), Math.max(1, floats * parts / own.size()), (from, to) -> {
-            float scale = 1f / parts;
-            for (int i = from; i < to; i++) {
-                int missing = 0;
-                for (List<Tensor> params : parameters) if (params.get(i).grad() == null) missing++;
-                if (missing == parts) continue; // no part reached this parameter
-                if (missing != 0) throw new IllegalStateException("parameter " + i + " got a gradient in some micro-batches only");
-                float[] g = own.get(i).grad();
-                for (int m = 1; m < parts; m++) {
-                    float[] other = parameters.get(m).get(i).grad();
-                    if (m < parts - 1) {
-                        for (int k = 0; k < g.length; k++) g[k] += other[k];
-                    } else { // the last sum and the scaling in one pass over memory: the same floats as two
-                        for (int k = 0; k < g.length; k++) g[k] = (g[k] + other[k]) * scale;
-                    }
-                }
-            }
-        });
+        for (int i = 0; i < own.size(); i++) {
+            int missing = 0;
+            for (List<Tensor> params : parameters) if (params.get(i).grad() == null) missing++;
+            if (missing == parts) continue; // no part reached this parameter
+            if (missing != 0) throw new IllegalStateException("parameter " + i + " got a gradient in some micro-batches only");
+            float[] g = own.get(i).grad();
+            for (int m = 1; m < parts - 1; m++) Elementwise.addInto(parameters.get(m).get(i).grad(), g);
+            Elementwise.addIntoAndScale(parameters.get(parts - 1).get(i).grad(), g, 1f / parts);
+        }
     }
 }

@@ -80,6 +80,9 @@ class ElementwiseTest {
             float[] dst = random(rng, rows * n), before = dst.clone();
             Elementwise.addInto(a, dst);
             for (int i = 0; i < dst.length; i++) assertEquals(before[i] + a[i], dst[i], "into, width " + n);
+            float[] scaled = before.clone();
+            Elementwise.addIntoAndScale(a, scaled, 0.5f);
+            for (int i = 0; i < dst.length; i++) assertEquals((before[i] + a[i]) * 0.5f, scaled[i], "into and scaled, width " + n);
         }
     }
 
