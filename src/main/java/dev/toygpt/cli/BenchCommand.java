@@ -17,17 +17,19 @@ import dev.toygpt.text.Batches;
 import dev.toygpt.text.Corpus;
 import dev.toygpt.train.Presets;
 import dev.toygpt.train.TrainStep;
+import dev.toygpt.util.JitClock;
 import dev.toygpt.util.Rng;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
+import java.util.function.LongSupplier;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Time training steps and generation of a GPT preset; prints one JSON line",
                 "with the same keys as the PyTorch reference script, so the two can be compared."})
 final class BenchCommand implements Callable<Integer> {
-    static final double WARMUP_SECONDS = 3, GEN_SECONDS = 1;
+    static final double WARMUP_SECONDS = 3, MAX_WARMUP_SECONDS = 15, GEN_SECONDS = 1;
     static final int MAX_WARMUP_STEPS = 2000;
     @Option(names = "--preset", paramLabel = "NAME", defaultValue = "seed", description = "seed, baby or lecture (default ${DEFAULT-VALUE})")
     String preset;
@@ -35,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
     Integer threads;
     @Option(names = "--iters", paramLabel = "N", description = "timed training steps (default 50; 5 for lecture, whose steps take seconds)")
     Integer itersOption;
-    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps first, for the JIT (default: 10 and then on until 3 s have passed; 1 for lecture)")
+    @Option(names = "--warmup", paramLabel = "N", description = "untimed steps first, for the JIT (default: 10, then on for 3 s and until the JIT has settled, at most 15 s; 1 for lecture)")
     Integer warmupOption;
     @Option(names = "--gen", paramLabel = "N", defaultValue = "0", description = "also generate N tokens from a newline, batch 1 (default ${DEFAULT-VALUE})")
     int gen;
@@ -53,9 +55,12 @@ final class BenchCommand implements Callable<Integer> {
         boolean slowSteps = "lecture".equals(preset);
         int iters = itersOption != null ? itersOption : slowSteps ? 5 : 50;
         int warmup = warmupOption != null ? warmupOption : slowSteps ? 1 : 10;
-        // The JIT keeps compiling for seconds after the first steps; a run of minutes trains at the steady
-        // speed, so by default the warm-up also lasts WARMUP_SECONDS (a given --warmup is taken exactly).
+        // The JIT keeps compiling for seconds after the first steps (on two processors, with both training, for
+        // five or more); a run of minutes trains at the steady speed. So by default the warm-up lasts at least
+        // WARMUP_SECONDS and then goes on until the JIT has settled, at most MAX_WARMUP_SECONDS (a given --warmup
+        // is taken exactly).
         double warmupSeconds = warmupOption != null || slowSteps ? 0 : WARMUP_SECONDS;
+        double maxWarmupSeconds = warmupSeconds > 0 ? MAX_WARMUP_SECONDS : 0;
         if (iters < 1) throw new UserInputException("--iters must be at least 1, got " + iters);
         if (warmup < 0) throw new UserInputException("--warmup must be >= 0, got " + warmup);
         if (gen < 0) throw new UserInputException("--gen must be >= 0, got " + gen);
@@ -79,10 +84,13 @@ final class BenchCommand implements Callable<Integer> {
         float loss = 0;
         long warm0 = System.nanoTime();
         int warmed = 0;
-        while (warmed < warmup || (warmed < MAX_WARMUP_STEPS && System.nanoTime() - warm0 < warmupSeconds * 1e9)) {
+        JitWatch jit = new JitWatch();
+        while (warmed < warmup || (warmed < MAX_WARMUP_STEPS && System.nanoTime() - warm0 < maxWarmupSeconds * 1e9
+                && (System.nanoTime() - warm0 < warmupSeconds * 1e9 || !jit.settled()))) {
             loss = step(trainStep, optimizer, batches, rng);
             warmed++;
         }
+        long jitMs0 = JitClock.compiledMs();
         var cpuClock = java.lang.management.ManagementFactory.getThreadMXBean();
         long sideBySide0 = trainStep.sideBySideSteps();
         long cpu0 = cpuClock.getCurrentThreadCpuTime();
@@ -118,6 +126,8 @@ final class BenchCommand implements Callable<Integer> {
         o.put("iters", iters);
         o.put("warmup_steps", warmed);
         o.put("warmup_seconds", round((t0 - warm0) / 1e9, 3));
+        // what the JIT compiled during the timed steps: tens of ms here say it had not settled, and the figure is low
+        if (jitMs0 >= 0) o.put("jit_ms_in_steps", JitClock.compiledMs() - jitMs0);
         o.put("seconds", round(seconds, 3));
         o.put("ms_per_iter", round(1000 * seconds / iters, 2));
         o.put("train_tokens_per_s", round(iters * (double) tokens / seconds, 1));
@@ -139,9 +149,15 @@ final class BenchCommand implements Callable<Integer> {
             Generator generator = new Generator(model, new NextTokenSampler(SamplingSettings.defaults()), !noCache);
             int[] start = {SampleCommand.startToken(corpus.vocabulary())};
             // Warm-up: until the JIT has compiled the decoder's SIMD loops (before that the Vector API runs
-            // as slow plain Java), so that the timing below is the steady speed, like the training steps'.
-            long warmEnd = System.nanoTime() + 2_000_000_000L;
-            for (int w = 0; w < 100 && System.nanoTime() < warmEnd; w++) generator.generate(start, 500, new Rng(2 + w), null);
+            // as slow plain Java), so that the timing below is the steady speed, like the training steps'. As
+            // there: at least WARMUP_SECONDS, then until the JIT has settled, at most MAX_WARMUP_SECONDS.
+            long w0 = System.nanoTime();
+            JitWatch genJit = new JitWatch();
+            for (int w = 0; System.nanoTime() - w0 < MAX_WARMUP_SECONDS * 1e9
+                    && (System.nanoTime() - w0 < WARMUP_SECONDS * 1e9 || !genJit.settled()); w++) {
+                generator.generate(start, 500, new Rng(2 + w), null);
+            }
+            o.put("gen_warmup_seconds", round((System.nanoTime() - w0) / 1e9, 3));
             // One run of a few hundred tokens lasts milliseconds, where any pause of the machine weighs; so the
             // runs repeat (each from its own seed) for GEN_SECONDS and the rate is all their tokens over all their time.
             long g0 = System.nanoTime();
@@ -165,6 +181,40 @@ final class BenchCommand implements Callable<Integer> {
         }
         Console.out().println(o);
         return 0;
+    }
+
+    /**
+     * Tells whether the JIT has settled: it compiled for under a hundredth of the last whole second (a JVM
+     * that does not measure its compiler counts as settled).
+     */
+    static final class JitWatch {
+        private final LongSupplier nanos, jitMs;
+        private long since, compiledMs;
+        private boolean settled;
+
+        JitWatch() {
+            this(System::nanoTime, JitClock::compiledMs);
+        }
+
+        /** With clocks of the test's: nanos for System.nanoTime, jitMs for the JIT's total compilation time. */
+        JitWatch(LongSupplier nanos, LongSupplier jitMs) {
+            this.nanos = nanos;
+            this.jitMs = jitMs;
+            since = nanos.getAsLong();
+            compiledMs = jitMs.getAsLong();
+            settled = compiledMs < 0;
+        }
+
+        boolean settled() {
+            long now = nanos.getAsLong();
+            if (compiledMs >= 0 && now - since >= 1_000_000_000L) {
+                long ms = jitMs.getAsLong();
+                settled = (ms - compiledMs) * 100_000_000L < now - since;
+                since = now;
+                compiledMs = ms;
+            }
+            return settled;
+        }
     }
 
     /** One training step, as the trainer takes it. */

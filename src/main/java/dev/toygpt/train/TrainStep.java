@@ -6,10 +6,9 @@ import dev.toygpt.kernels.Elementwise;
 import dev.toygpt.kernels.Parallel;
 import dev.toygpt.models.LanguageModel;
 import dev.toygpt.text.Batch;
+import dev.toygpt.util.JitClock;
 import dev.toygpt.util.Rng;
 
-import java.lang.management.CompilationMXBean;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -29,8 +28,6 @@ import java.util.List;
 public final class TrainStep {
     /** A part's work, for {@link Parallel#forRange}: enough that each part always gets a thread of its own. */
     private static final long WORK_PER_PART = 1L << 40;
-    /** The JIT compiler, whose total compilation time tells whether it is still busy (null if not measurable). */
-    private static final CompilationMXBean JIT = jit();
 
     private final LanguageModel model;
     private final int parts;
@@ -113,17 +110,13 @@ public final class TrainStep {
      * millisecond): a lecture-sized step lasts seconds, in which the JIT always compiles something.
      */
     private boolean jitBusy() {
-        if (JIT == null || !spareTheJit) return false;
-        long ms = JIT.getTotalCompilationTime(), before = compiledMs, now = System.nanoTime(), since = now - stepStarted;
+        long ms = JitClock.compiledMs();
+        if (ms < 0 || !spareTheJit) return false;
+        long before = compiledMs, now = System.nanoTime(), since = now - stepStarted;
         compiledMs = ms;
         stepStarted = now;
         long compiled = ms - before;
         return before < 0 || compiled >= 1 && compiled * 20_000_000 >= since;
-    }
-
-    private static CompilationMXBean jit() {
-        var jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit : null;
     }
 
     private void runPart(int m, Batch batch) {

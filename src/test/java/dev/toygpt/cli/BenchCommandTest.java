@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** bench: one JSON line with the PyTorch reference script's keys; bad options are refused with exit code 2. */
@@ -81,7 +82,41 @@ class BenchCommandTest extends CliTestBase {
         JsonNode j = json(run("bench", "--preset", "seed", "--data", text.toString(), "--iters", "1", "--threads", "1", "--json"));
         int steps = j.path("warmup_steps").asInt();
         assertTrue(steps >= 10, j.toString());
-        assertTrue(j.path("warmup_seconds").asDouble() >= BenchCommand.WARMUP_SECONDS || steps == BenchCommand.MAX_WARMUP_STEPS, j.toString());
+        double seconds = j.path("warmup_seconds").asDouble();
+        assertTrue(seconds >= BenchCommand.WARMUP_SECONDS || steps == BenchCommand.MAX_WARMUP_STEPS, j.toString());
+        // the wait for the JIT has an end: the cap and one step past it
+        assertTrue(seconds < BenchCommand.MAX_WARMUP_SECONDS + 1, j.toString());
+        // and the JSON says how much the JIT still compiled during the timed steps
+        assertTrue(j.path("jit_ms_in_steps").isIntegralNumber() && j.path("jit_ms_in_steps").asLong() >= 0, j.toString());
+    }
+
+    @Test
+    void theJitHasSettledAfterAWholeSecondInWhichItCompiledForUnderAHundredthOfIt() {
+        long[] now = {0}, jit = {0};
+        var watch = new BenchCommand.JitWatch(() -> now[0], () -> jit[0]);
+        assertFalse(watch.settled(), "nothing is known before a whole second has passed");
+        now[0] = 500_000_000L;
+        assertFalse(watch.settled(), "half a second is not a whole one");
+        now[0] = 1_000_000_000L;
+        jit[0] = 50;
+        assertFalse(watch.settled(), "50 ms of compiling in a second: busy");
+        now[0] = 2_000_000_000L;
+        jit[0] = 59;
+        assertTrue(watch.settled(), "9 ms in the next second: settled");
+        now[0] = 2_600_000_000L;
+        jit[0] = 300;
+        assertTrue(watch.settled(), "the verdict holds until the next whole second");
+        now[0] = 3_000_000_000L;
+        assertFalse(watch.settled(), "241 ms in that second: busy again");
+        now[0] = 4_000_000_000L;
+        jit[0] = 310;
+        assertFalse(watch.settled(), "10 ms in a second is a hundredth: not under it");
+    }
+
+    @Test
+    void aJvmThatDoesNotMeasureItsJitCountsAsSettled() {
+        long[] now = {0};
+        assertTrue(new BenchCommand.JitWatch(() -> now[0], () -> -1).settled());
     }
 
     @Test
