@@ -94,23 +94,17 @@ class BenchCommandTest extends CliTestBase {
     void theJitHasSettledAfterAWholeSecondInWhichItCompiledForUnderAHundredthOfIt() {
         long[] now = {0}, jit = {0};
         var watch = new BenchCommand.JitWatch(() -> now[0], () -> jit[0]);
-        assertFalse(watch.settled(), "nothing is known before a whole second has passed");
-        now[0] = 500_000_000L;
-        assertFalse(watch.settled(), "half a second is not a whole one");
-        now[0] = 1_000_000_000L;
-        jit[0] = 50;
-        assertFalse(watch.settled(), "50 ms of compiling in a second: busy");
-        now[0] = 2_000_000_000L;
-        jit[0] = 59;
-        assertTrue(watch.settled(), "9 ms in the next second: settled");
-        now[0] = 2_600_000_000L;
-        jit[0] = 300;
-        assertTrue(watch.settled(), "the verdict holds until the next whole second");
-        now[0] = 3_000_000_000L;
-        assertFalse(watch.settled(), "241 ms in that second: busy again");
-        now[0] = 4_000_000_000L;
-        jit[0] = 310;
-        assertFalse(watch.settled(), "10 ms in a second is a hundredth: not under it");
+        // {ms since the start, the JIT's total compilation ms then, 1 if settled}, and why
+        long[][] moments = {{0, 0, 0}, {500, 0, 0}, {1000, 50, 0}, {2000, 59, 1}, {2600, 300, 1}, {3000, 300, 0}, {4000, 310, 0}};
+        String[] why = {"nothing is known before a whole second has passed", "half a second is not a whole one",
+                "50 ms of compiling in a second: busy", "9 ms in the next second: settled",
+                "the verdict holds until the next whole second", "241 ms in that second: busy again",
+                "10 ms in a second is a hundredth: not under it"};
+        for (int i = 0; i < moments.length; i++) {
+            now[0] = moments[i][0] * 1_000_000L;
+            jit[0] = moments[i][1];
+            assertEquals(moments[i][2] == 1, watch.settled(), why[i]);
+        }
     }
 
     @Test
