@@ -20,6 +20,7 @@ It writes checkpoints in ToyGPT's run-directory layout (step-NNNNNN/, checkpoint
 """
 import argparse
 import contextlib
+import datetime
 import hashlib
 import json
 import math
@@ -524,8 +525,17 @@ def main():
         % (step, last_train, last_val, best, out))
     say("take it back with: ./toygpt train --out %s --resume (or sample, chat, eval, plot)" % out)
     if distributed:
-        dist.barrier()
-        dist.destroy_process_group()
+        # Every checkpoint is on disk. Wait for the other processes, then leave at once: PyTorch 1.13 sometimes
+        # hung for good in destroy_process_group or in the interpreter's teardown of gloo's threads (a
+        # torchrun of two CPU processes in CI, after its last line). On the CPU the barrier has a time limit,
+        # so a process that never arrives ends the run with an error instead of a hang.
+        if device.type == "cpu":
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=300))
+        else:
+            dist.barrier()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":
