@@ -85,8 +85,7 @@ final class BenchCommand implements Callable<Integer> {
         long warm0 = System.nanoTime();
         int warmed = 0;
         JitWatch jit = new JitWatch();
-        while (warmed < warmup || (warmed < MAX_WARMUP_STEPS && System.nanoTime() - warm0 < maxWarmupSeconds * 1e9
-                && (System.nanoTime() - warm0 < warmupSeconds * 1e9 || !jit.settled()))) {
+        while (warmed < warmup || (warmed < MAX_WARMUP_STEPS && jit.warming(warmupSeconds, maxWarmupSeconds))) {
             loss = step(trainStep, optimizer, batches, rng);
             warmed++;
         }
@@ -153,10 +152,7 @@ final class BenchCommand implements Callable<Integer> {
             // there: at least WARMUP_SECONDS, then until the JIT has settled, at most MAX_WARMUP_SECONDS.
             long w0 = System.nanoTime();
             JitWatch genJit = new JitWatch();
-            for (int w = 0; System.nanoTime() - w0 < MAX_WARMUP_SECONDS * 1e9
-                    && (System.nanoTime() - w0 < WARMUP_SECONDS * 1e9 || !genJit.settled()); w++) {
-                generator.generate(start, 500, new Rng(2 + w), null);
-            }
+            for (int w = 0; genJit.warming(WARMUP_SECONDS, MAX_WARMUP_SECONDS); w++) generator.generate(start, 500, new Rng(2 + w), null);
             o.put("gen_warmup_seconds", round((System.nanoTime() - w0) / 1e9, 3));
             // One run of a few hundred tokens lasts milliseconds, where any pause of the machine weighs; so the
             // runs repeat (each from its own seed) for GEN_SECONDS and the rate is all their tokens over all their time.
@@ -185,10 +181,11 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * Tells whether the JIT has settled: it compiled for under a hundredth of the last whole second (a JVM
-     * that does not measure its compiler counts as settled).
+     * that does not measure its compiler counts as settled); and so whether a warm-up that began with it goes on.
      */
     static final class JitWatch {
         private final LongSupplier nanos, jitMs;
+        private final long start;
         private long since, compiledMs;
         private boolean settled;
 
@@ -200,9 +197,15 @@ final class BenchCommand implements Callable<Integer> {
         JitWatch(LongSupplier nanos, LongSupplier jitMs) {
             this.nanos = nanos;
             this.jitMs = jitMs;
-            since = nanos.getAsLong();
+            start = since = nanos.getAsLong();
             compiledMs = jitMs.getAsLong();
             settled = compiledMs < 0;
+        }
+
+        /** Whether the warm-up goes on: for at least minSeconds from the start, then until settled, never past maxSeconds. */
+        boolean warming(double minSeconds, double maxSeconds) {
+            double elapsed = (nanos.getAsLong() - start) / 1e9;
+            return elapsed < maxSeconds && (elapsed < minSeconds || !settled());
         }
 
         boolean settled() {

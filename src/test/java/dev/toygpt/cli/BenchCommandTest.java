@@ -108,6 +108,26 @@ class BenchCommandTest extends CliTestBase {
     }
 
     @Test
+    void aWarmUpLastsItsMinimumThenUntilTheJitHasSettledButNeverPastItsMaximum() {
+        long[] now = {0}, jit = {0};
+        var watch = new BenchCommand.JitWatch(() -> now[0], () -> jit[0]);
+        // the JIT compiles 50 ms of every second until 6 s, then nothing
+        for (int second = 0; second <= 20; second++) {
+            now[0] = second * 1_000_000_000L;
+            jit[0] = 50L * Math.min(second, 6);
+            boolean expected = second < 3 || second <= 6;
+            assertEquals(expected, watch.warming(3, 15), "at " + second + " s");
+        }
+        now[0] = 0;
+        var busy = new BenchCommand.JitWatch(() -> now[0], () -> 50 * now[0] / 1_000_000_000L);
+        now[0] = 14_000_000_000L;
+        assertTrue(busy.warming(3, 15), "still busy at 14 s");
+        now[0] = 15_000_000_000L;
+        assertFalse(busy.warming(3, 15), "the maximum ends it, busy or not");
+        assertFalse(busy.warming(0, 0), "no warm-up asked for: none");
+    }
+
+    @Test
     void aJvmThatDoesNotMeasureItsJitCountsAsSettled() {
         long[] now = {0};
         assertTrue(new BenchCommand.JitWatch(() -> now[0], () -> -1).settled());
