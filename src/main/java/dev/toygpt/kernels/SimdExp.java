@@ -60,6 +60,18 @@ final class SimdExp {
         for (int j = 0; j < n; j++) out[outOff + j] *= inv;
     }
 
+    /** x[i] = e^x[i] for i < n, within 2^-48 for x[i] in [LOWEST, 0], Math.exp below; x holds {@link #room}(n). */
+    static void expInPlace(double[] x, int n) {
+        double[] y = scratch(n)[1];
+        exp(x, y, n);
+        for (int i = 0; i < n; i++) x[i] = x[i] >= LOWEST ? y[i] : Math.exp(x[i]); // NaN too goes to Math.exp
+    }
+
+    /** n rounded up to whole vectors of doubles. */
+    static int room(int n) {
+        return (n + L - 1) / L * L;
+    }
+
     /** Room for the exponents and powers of a row of up to n values, as {@link #softmaxRow} takes it. */
     static double[][] newScratch(int n) {
         int size = (n + L - 1) / L * L;

@@ -4,6 +4,7 @@ import dev.toygpt.util.Rng;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -27,6 +28,26 @@ class SimdExpTest {
                 float expected = (float) Math.exp(d[j]), actual = SimdExp.toFloat(d[j], y[j]);
                 if (Float.floatToIntBits(expected) != Float.floatToIntBits(actual)) fail("exp(" + d[j] + "): " + actual + ", Math.exp gives " + expected);
             }
+        }
+    }
+
+    @Test
+    void expInPlaceIsWithin2ToTheMinus48OfMathExpAndIsMathExpBelowMinus87() {
+        Rng rng = new Rng(9);
+        int n = 1000;
+        double[] x = new double[Softmax.expRoom(n)], original = new double[n];
+        for (int i = 0; i < n; i++) x[i] = original[i] = -rng.nextDouble() * (i % 3 == 0 ? 200 : 30);
+        x[0] = original[0] = 0;
+        x[1] = original[1] = -87; // the fast range's lowest
+        x[2] = original[2] = Math.nextDown(-87.0);
+        x[3] = original[3] = Double.NEGATIVE_INFINITY; // a token top-k removed has a -inf logit
+        x[4] = original[4] = Double.NaN;
+        x[5] = original[5] = -1e-300;
+        Softmax.expInPlace(x, n);
+        for (int i = 0; i < n; i++) {
+            double expected = Math.exp(original[i]);
+            if (original[i] < -87 || Double.isNaN(original[i])) assertEquals(expected, x[i], 0.0, "exp(" + original[i] + ")");
+            else assertEquals(expected, x[i], expected * 0x1p-48, "exp(" + original[i] + ")");
         }
     }
 

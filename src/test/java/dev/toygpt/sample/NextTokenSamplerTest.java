@@ -51,6 +51,37 @@ class NextTokenSamplerTest {
     }
 
     @Test
+    void drawsTheTokensADrawWithMathExpWouldDraw() {
+        // The sampler's exponentials are within 2^-48 of Math.exp's; a draw with Math.exp's weights, written
+        // out here, must pick the same token for every seed (and temperature, which divides before exp).
+        for (double temperature : new double[] {1, 0.7, 1.6}) {
+            NextTokenSampler s = sampler((float) temperature, 0, 1f, false);
+            double t = (float) temperature;
+            for (long seed = 0; seed < 3000; seed++) {
+                Rng rng = new Rng(seed);
+                float[] logits = randomLogits(rng, 65);
+                float max = Float.NEGATIVE_INFINITY;
+                for (float l : logits) max = Math.max(max, l);
+                double[] w = new double[65];
+                double total = 0;
+                for (int i = 0; i < 65; i++) total += w[i] = Math.exp(((double) logits[i] - max) / t);
+                Rng copy = new Rng(seed + 1_000_000), same = new Rng(seed + 1_000_000);
+                double u = copy.nextDouble() * total, cumulative = 0;
+                int expected = 64;
+                for (int i = 0; i < 65; i++) {
+                    cumulative += w[i];
+                    if (u < cumulative) {
+                        expected = i;
+                        break;
+                    }
+                }
+                assertEquals(expected, s.sample(logits, 0, 65, same), "seed " + seed + ", temperature " + temperature);
+                assertEquals(w[expected] / total, s.lastProbability(), 1e-12);
+            }
+        }
+    }
+
+    @Test
     void topKOneEqualsGreedyForManySeeds() {
         NextTokenSampler topOne = sampler(1.3f, 1, 1f, false);
         NextTokenSampler greedy = sampler(1f, 0, 1f, true);
