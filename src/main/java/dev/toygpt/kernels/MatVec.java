@@ -66,6 +66,42 @@ public final class MatVec {
         for (int r = r0; r < r1; r++) portable(x, r * k, w, wOff, bias, out, outOff + r * outStride, k, n, then);
     }
 
+    /**
+     * A product whose sum over its k inputs is taken in parts, part i over inputs cuts[i] .. cuts[i + 1] - 1
+     * (cuts[0] = 0, the last k), each part a chain of its own from 0 (the same floats as a product of that
+     * part's inputs alone), with the weight read once for all parts: for rows [r0, r1) of x (row r at
+     * r * xStride), part i of row r is stored, without bias, at out[outOff + i * partStride + r * outStride ..+ n].
+     * The decoder's sums over heads take this shape.
+     */
+    public static void applyInParts(float[] x, int xStride, float[] w, int wOff, float[] out, int outOff, int outStride, int partStride,
+                                    int r0, int r1, int k, int[] cuts, int n) {
+        if (cuts.length < 2 || cuts[0] != 0 || cuts[cuts.length - 1] != k) throw new IllegalArgumentException("cuts must go from 0 to " + k);
+        if (MatMul.SIMD) {
+            SimdMatVec.applyInParts(x, xStride, w, wOff, out, outOff, outStride, partStride, r0, r1, k, cuts, n);
+            return;
+        }
+        for (int r = r0; r < r1; r++) {
+            for (int i = 0; i + 1 < cuts.length; i++) {
+                portable(x, r * xStride + cuts[i], w, wOff + cuts[i] * n, null, out, outOff + i * partStride + r * outStride, cuts[i + 1] - cuts[i],
+                        n, Then.STORE);
+            }
+        }
+    }
+
+    /**
+     * x[xOff ..+ n] += (the count parts at parts[partsOff + i * partStride ..+ n], added in order) + bias (bias
+     * may be null): the sum that {@link #applyInParts} leaves in parts, each element the same chain however
+     * it is computed.
+     */
+    public static void addParts(float[] parts, int partsOff, int partStride, int count, float[] bias, float[] x, int xOff, int n) {
+        int j = MatMul.SIMD ? SimdMatVec.addParts(parts, partsOff, partStride, count, bias, x, xOff, n) : 0;
+        for (; j < n; j++) {
+            float sum = parts[partsOff + j];
+            for (int i = 1; i < count; i++) sum += parts[partsOff + i * partStride + j];
+            x[xOff + j] += bias == null ? sum : sum + bias[j];
+        }
+    }
+
     /** The epilogue of one element: value is x Wᵀ + b, old what out held. */
     static float then(Then then, float old, float value) {
         return switch (then) {

@@ -57,30 +57,45 @@ final class SimdMatVec {
 
     private static void apply(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int k, int n,
                               MatVec.Then then, float[] sums) {
+        apply(x, xOff, w, wOff, bias, out, outOff, k, null, 0, n, then, sums);
+    }
+
+    /**
+     * {@link #apply} with the sum over the all inputs cut into parts, part i from input cuts[i] to cuts[i + 1]
+     * (null: one part), its sums (then)= into out[outOff + i * partStride ..]. Each part is its own chain,
+     * from 0, as if it were a product of its own, while the weight is still read as one stream.
+     */
+    private static void apply(float[] x, int x0, float[] w, int wOff, float[] bias, float[] out, int out0, int all, int[] cuts,
+                              int partStride, int n, MatVec.Then then, float[] sums) {
+        int parts = cuts == null ? 1 : cuts.length - 1;
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
-            int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
-            if (n - j0 >= CHUNK) {
-                chunk8(x, xOff, w, base, k, sums);
-                finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
-                continue;
+            int width = Math.min(CHUNK, roundUp(n - j0));
+            for (int i = 0; i < parts; i++) {
+                int p0 = cuts == null ? 0 : cuts[i], k = cuts == null ? all : cuts[i + 1] - p0;
+                int base = wOff + all * j0 + p0 * width, xOff = x0 + p0, outOff = out0 + i * partStride;
+                if (n - j0 >= CHUNK) {
+                    chunk8(x, xOff, w, base, k, sums);
+                    finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
+                    continue;
+                }
+                int v = 0;
+                for (; j0 + v + 4 * L <= n; v += 4 * L) {
+                    quad(x, xOff, w, base + v, width, k, sums);
+                    finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
+                }
+                if (j0 + v + 2 * L <= n) {
+                    pair(x, xOff, w, base + v, width, k, sums);
+                    finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
+                    v += 2 * L;
+                }
+                for (; j0 + v + L <= n; v += L) {
+                    FloatVector a = FloatVector.zero(S);
+                    for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
+                    a.intoArray(sums, 0);
+                    finish(sums, 0, L, bias, out, outOff, j0 + v, then);
+                }
+                for (int j = j0 + v; j < n; j++) column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
             }
-            int v = 0;
-            for (; j0 + v + 4 * L <= n; v += 4 * L) {
-                quad(x, xOff, w, base + v, width, k, sums);
-                finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
-            }
-            if (j0 + v + 2 * L <= n) {
-                pair(x, xOff, w, base + v, width, k, sums);
-                finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
-                v += 2 * L;
-            }
-            for (; j0 + v + L <= n; v += L) {
-                FloatVector a = FloatVector.zero(S);
-                for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
-                a.intoArray(sums, 0);
-                finish(sums, 0, L, bias, out, outOff, j0 + v, then);
-            }
-            for (int j = j0 + v; j < n; j++) column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
         }
     }
 
@@ -186,6 +201,18 @@ final class SimdMatVec {
         if (r < r1) apply(x, r * k, w, wOff, bias, out, outOff + r * outStride, k, n, then, sums);
     }
 
+    /** {@link MatVec#applyInParts}. */
+    static void applyInParts(float[] x, int xStride, float[] w, int wOff, float[] out, int outOff, int outStride, int partStride,
+                             int r0, int r1, int k, int[] cuts, int n) {
+        float[] sums = SUMS.get();
+        int r = r0;
+        for (; r + 2 <= r1; r += 2) {
+            applyTwo(x, r * xStride, xStride, w, wOff, null, out, outOff + r * outStride, outStride, k, cuts, partStride, n, MatVec.Then.STORE,
+                    sums);
+        }
+        if (r < r1) apply(x, r * xStride, w, wOff, null, out, outOff + r * outStride, k, cuts, partStride, n, MatVec.Then.STORE, sums);
+    }
+
     /**
      * Two rows (x at xOff and xOff + k, out at outOff and outOff + outStride) for one read of the weight, as
      * {@link #apply} does one: two rows' worth of arithmetic on the same stream from memory. This is what
@@ -193,51 +220,66 @@ final class SimdMatVec {
      */
     private static void applyTwo(float[] x, int xOff, float[] w, int wOff, float[] bias, float[] out, int outOff, int outStride, int k,
                                  int n, MatVec.Then then, float[] sums) {
+        applyTwo(x, xOff, k, w, wOff, bias, out, outOff, outStride, k, null, 0, n, then, sums);
+    }
+
+    /**
+     * {@link #applyTwo} with the second row of x at x0 + xStride, and the sum over the inputs in parts as
+     * {@link #apply(float[], int, float[], int, float[], float[], int, int, int[], int, int, MatVec.Then, float[])}
+     * takes it.
+     */
+    private static void applyTwo(float[] x, int x0, int xStride, float[] w, int wOff, float[] bias, float[] out, int out0, int outStride,
+                                 int all, int[] cuts, int partStride, int n, MatVec.Then then, float[] sums) {
+        int parts = cuts == null ? 1 : cuts.length - 1;
         for (int j0 = 0; j0 < n; j0 += CHUNK) {
-            int width = Math.min(CHUNK, roundUp(n - j0)), base = wOff + k * j0;
-            if (n - j0 >= CHUNK && L >= 16) { // 16 accumulators: AVX-512 has the 32 registers for them
-                chunk8x2(x, xOff, w, base, k, sums);
-                finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
-                finish(sums, CHUNK, CHUNK, bias, out, outOff + outStride, j0, then);
-                continue;
-            }
-            int v = 0, end = Math.min(n, j0 + width); // on AVX2 a whole chunk comes here too: stay inside it
-            for (; j0 + v + 4 * L <= end; v += 4 * L) {
-                quadx2(x, xOff, w, base + v, width, k, sums);
-                finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
-                finish(sums, 4 * L, 4 * L, bias, out, outOff + outStride, j0 + v, then);
-            }
-            if (j0 + v + 2 * L <= end) {
-                pairx2(x, xOff, w, base + v, width, k, sums);
-                finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
-                finish(sums, 2 * L, 2 * L, bias, out, outOff + outStride, j0 + v, then);
-                v += 2 * L;
-            }
-            for (; j0 + v + L <= end; v += L) {
-                FloatVector a = FloatVector.zero(S), b = a;
-                for (int p = 0; p < k; p++) {
-                    FloatVector wp = FloatVector.fromArray(S, w, base + p * width + v);
-                    a = wp.fma(FloatVector.broadcast(S, x[xOff + p]), a);
-                    b = wp.fma(FloatVector.broadcast(S, x[xOff + k + p]), b);
+            int width = Math.min(CHUNK, roundUp(n - j0));
+            for (int i = 0; i < parts; i++) {
+                int p0 = cuts == null ? 0 : cuts[i], k = cuts == null ? all : cuts[i + 1] - p0;
+                int base = wOff + all * j0 + p0 * width, xOff = x0 + p0, xOff2 = xOff + xStride, outOff = out0 + i * partStride;
+                if (n - j0 >= CHUNK && L >= 16) { // 16 accumulators: AVX-512 has the 32 registers for them
+                    chunk8x2(x, xOff, xOff2, w, base, k, sums);
+                    finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
+                    finish(sums, CHUNK, CHUNK, bias, out, outOff + outStride, j0, then);
+                    continue;
                 }
-                a.intoArray(sums, 0);
-                b.intoArray(sums, L);
-                finish(sums, 0, L, bias, out, outOff, j0 + v, then);
-                finish(sums, L, L, bias, out, outOff + outStride, j0 + v, then);
-            }
-            for (int j = j0 + v; j < end; j++) {
-                column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
-                column(x, xOff + k, w, base + j - j0, width, bias, out, outOff + outStride, k, j, then);
+                int v = 0, end = Math.min(n, j0 + width); // on AVX2 a whole chunk comes here too: stay inside it
+                for (; j0 + v + 4 * L <= end; v += 4 * L) {
+                    quadx2(x, xOff, xOff2, w, base + v, width, k, sums);
+                    finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, 4 * L, 4 * L, bias, out, outOff + outStride, j0 + v, then);
+                }
+                if (j0 + v + 2 * L <= end) {
+                    pairx2(x, xOff, xOff2, w, base + v, width, k, sums);
+                    finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, 2 * L, 2 * L, bias, out, outOff + outStride, j0 + v, then);
+                    v += 2 * L;
+                }
+                for (; j0 + v + L <= end; v += L) {
+                    FloatVector a = FloatVector.zero(S), b = a;
+                    for (int p = 0; p < k; p++) {
+                        FloatVector wp = FloatVector.fromArray(S, w, base + p * width + v);
+                        a = wp.fma(FloatVector.broadcast(S, x[xOff + p]), a);
+                        b = wp.fma(FloatVector.broadcast(S, x[xOff2 + p]), b);
+                    }
+                    a.intoArray(sums, 0);
+                    b.intoArray(sums, L);
+                    finish(sums, 0, L, bias, out, outOff, j0 + v, then);
+                    finish(sums, L, L, bias, out, outOff + outStride, j0 + v, then);
+                }
+                for (int j = j0 + v; j < end; j++) {
+                    column(x, xOff, w, base + j - j0, width, bias, out, outOff, k, j, then);
+                    column(x, xOff2, w, base + j - j0, width, bias, out, outOff + outStride, k, j, then);
+                }
             }
         }
     }
 
     /** {@link #chunk8} for two rows: row 0's sums at 0, row 1's at CHUNK. */
-    private static void chunk8x2(float[] x, int xOff, float[] w, int base, int k, float[] sums) {
+    private static void chunk8x2(float[] x, int xOff, int xOff2, float[] w, int base, int k, float[] sums) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
         for (int p = 0; p < k; p++) {
-            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff + k + p]);
+            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff2 + p]);
             int row = base + p * CHUNK;
             FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
             a0 = w0.fma(xa, a0);
@@ -279,10 +321,10 @@ final class SimdMatVec {
     }
 
     /** {@link #quad} for two rows: row 0's sums at 0, row 1's at 4L. */
-    private static void quadx2(float[] x, int xOff, float[] w, int base, int width, int k, float[] sums) {
+    private static void quadx2(float[] x, int xOff, int xOff2, float[] w, int base, int width, int k, float[] sums) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (int p = 0; p < k; p++) {
-            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff + k + p]);
+            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff2 + p]);
             int row = base + p * width;
             FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
             FloatVector w2 = FloatVector.fromArray(S, w, row + 2 * L), w3 = FloatVector.fromArray(S, w, row + 3 * L);
@@ -306,10 +348,10 @@ final class SimdMatVec {
     }
 
     /** {@link #pair} for two rows: row 0's sums at 0, row 1's at 2L. */
-    private static void pairx2(float[] x, int xOff, float[] w, int base, int width, int k, float[] sums) {
+    private static void pairx2(float[] x, int xOff, int xOff2, float[] w, int base, int width, int k, float[] sums) {
         FloatVector a0 = FloatVector.zero(S), a1 = a0, b0 = a0, b1 = a0;
         for (int p = 0; p < k; p++) {
-            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff + k + p]);
+            FloatVector xa = FloatVector.broadcast(S, x[xOff + p]), xb = FloatVector.broadcast(S, x[xOff2 + p]);
             int row = base + p * width;
             FloatVector w0 = FloatVector.fromArray(S, w, row), w1 = FloatVector.fromArray(S, w, row + L);
             a0 = w0.fma(xa, a0);
@@ -368,6 +410,18 @@ final class SimdMatVec {
         a1.intoArray(sums, L);
         a2.intoArray(sums, 2 * L);
         a3.intoArray(sums, 3 * L);
+    }
+
+    /** {@link MatVec#addParts} for the whole vectors of n; returns where the rest begins. */
+    static int addParts(float[] parts, int partsOff, int partStride, int count, float[] bias, float[] x, int xOff, int n) {
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector sum = FloatVector.fromArray(S, parts, partsOff + j);
+            for (int i = 1; i < count; i++) sum = sum.add(FloatVector.fromArray(S, parts, partsOff + i * partStride + j));
+            if (bias != null) sum = sum.add(FloatVector.fromArray(S, bias, j));
+            FloatVector.fromArray(S, x, xOff + j).add(sum).intoArray(x, xOff + j);
+        }
+        return j;
     }
 
     /** Writes columns j .. j+width of one output row from sums[off ..]: (sum + bias), then the epilogue. */

@@ -24,15 +24,18 @@ import dev.toygpt.nn.Linear;
  *
  * <p>A token's time goes mostly into reading the weights: one position does two floating-point operations
  * per weight. So every Linear is packed once, in the order a token uses them, into one array that a token
- * reads from start to end; q, k and v are one product, and the ReLU and residual adds are done as the
- * products store their results.
+ * reads from start to end; q, k and v are one product, and the ReLU is applied as expand stores its results.
  *
- * <p>With several threads ({@link Team}), each thread owns some heads (their q, k and v columns, their
- * part of the cache, their attention) and an even slice of every other product's output columns, its
- * weights packed on their own: each thread reads only its part of the weights, so a token takes about
- * 1/threads of the memory traffic. Threads wait for each other where a step needs the whole of the one
- * before (four times a layer). Each output is computed by the same chain whichever thread computes it, so
- * the logits are bit for bit those of one thread.
+ * <p>A layer's two sums over the heads' outputs (proj) and over the hidden units (contract) are taken in
+ * parts: one part per head, from that head's channels, and one per group of hidden units (group g the units
+ * g * hidden / heads up to (g + 1) * hidden / heads); the parts are then added in head order, then the bias,
+ * and the result to the residual stream. With several threads ({@link Team}), each
+ * thread owns some heads: their q, k and v columns, their part of the cache, their attention, their parts
+ * of proj, the same groups of expand's columns and their parts of contract, all packed on their own. So
+ * each thread reads only its part of the weights (about 1/threads of a token's memory traffic), and the
+ * threads wait for each other twice a layer, once each sum's parts are all written. Every thread keeps its
+ * own copy of the residual stream and adds the parts itself. Each part and each sum is the same chain of
+ * operations whichever thread computes it, so the logits are bit for bit those of one thread.
  */
 public final class GptDecoder implements AutoCloseable {
     /** Column slices are whole multiples of this many floats (an AVX-512 vector, two AVX2 vectors). */
@@ -65,9 +68,12 @@ public final class GptDecoder implements AutoCloseable {
     private Share[] shares;
     /** Whether the next token is computed by the team or by the caller alone; null on one thread. */
     private final Pace pace;
-    // Activations shared by the team, one row per position being encoded: row 0 the new token's, row 1 its
-    // place in the next window.
-    private final float[] x, att, ff, logits;
+    // One row per position being encoded: row 0 the new token's, row 1 its place in the next window.
+    /** The embeddings of the rows, which each member copies into its own residual stream. */
+    private final float[] x;
+    /** Each head's part of proj, and each group's part of contract: part g of row t at (g * ROWS + t) * C. */
+    private final float[] projParts, contractParts;
+    private final float[] logits;
     /** Receives the attention weights of each new position when set (the playground's heatmaps); usually null. */
     private AttentionRecorder recorder;
 
@@ -80,6 +86,11 @@ public final class GptDecoder implements AutoCloseable {
 
     /** One Linear's columns [outStart, outStart + out) within a share's weights: out = in · W + bias, W packed at offset. */
     private record Product(int offset, int in, int out, int outStart, float[] bias) {}
+
+    /** The first hidden unit of contract's group g (g = heads: hidden). */
+    private int groupStart(int g) {
+        return g * hidden / heads;
+    }
 
     /**
      * What one thread computes: heads [h0, h1), and columns of proj, expand, contract and lm_head; its
@@ -95,10 +106,13 @@ public final class GptDecoder implements AutoCloseable {
         final float[] weights;
         final Product[] qkv, proj, expand, contract;
         final Product lmHead;
-        // the normalized rows, and its q | k | v per row
-        final float[] h, qkvOut, mean, rstd, scores, last;
+        /** Where each of its heads' (and groups') parts of proj's (and contract's) inputs starts, and the end. */
+        final int[] headCuts, groupCuts;
+        // its residual stream, the normalized rows, its q | k | v per row, its heads' attention per row (own
+        // floats a row) and its groups' hidden units per row
+        final float[] x, h, qkvOut, mean, rstd, scores, att, ff;
 
-        Share(Packed p, int rows, int c, int keyStride) {
+        Share(Packed p, int rows, int c, int hidden, int keyStride, int headSize, java.util.function.IntUnaryOperator groupStart) {
             h0 = p.h0();
             h1 = p.h1();
             own = p.own();
@@ -108,12 +122,20 @@ public final class GptDecoder implements AutoCloseable {
             expand = p.expand();
             contract = p.contract();
             lmHead = p.lmHead();
+            headCuts = new int[h1 - h0 + 1];
+            groupCuts = new int[h1 - h0 + 1];
+            for (int g = h0; g <= h1; g++) {
+                headCuts[g - h0] = (g - h0) * headSize;
+                groupCuts[g - h0] = groupStart.applyAsInt(g) - groupStart.applyAsInt(h0);
+            }
+            x = new float[rows * c];
             h = new float[rows * c];
             qkvOut = new float[rows * 3 * own];
             mean = new float[rows];
             rstd = new float[rows];
             scores = new float[keyStride];
-            last = new float[c];
+            att = new float[rows * c];
+            ff = new float[rows * hidden];
         }
     }
 
@@ -207,12 +229,12 @@ public final class GptDecoder implements AutoCloseable {
         tokens = new int[blockSize];
 
         x = new float[ROWS * c];
-        att = new float[ROWS * c];
-        ff = new float[ROWS * hidden];
+        projParts = new float[heads * ROWS * c];
+        contractParts = new float[heads * ROWS * c];
         logits = new float[vocab];
 
         packing = Packing.of(gpt);
-        whole = new Share(packed(1)[0], ROWS, c, keyStride);
+        whole = new Share(packed(1)[0], ROWS, c, hidden, keyStride, headSize, this::groupStart);
         teamSize = Math.max(1, Math.min(threads, heads));
         pace = teamSize == 1 ? null : new Pace(adaptive, Math.max(1, blockSize / 2), teamSize + "," + cfg);
     }
@@ -233,11 +255,11 @@ public final class GptDecoder implements AutoCloseable {
     /** Packs member rank's part of every Linear, source being the weights and biases in {@link #linears} order. */
     private Packed pack(float[][] source, int rank, int size) {
         int h0 = rank * heads / size, h1 = (rank + 1) * heads / size, own = (h1 - h0) * headSize;
-        int[] cs = slice(c, rank, size), hs = slice(hidden, rank, size), vs = slice(vocab, rank, size);
-        int ownC = cs[1] - cs[0], ownH = hs[1] - hs[0], ownV = vs[1] - vs[0];
-        int perLayer = MatVec.packedSize(c, 3 * own) + MatVec.packedSize(c, ownC) + MatVec.packedSize(c, ownH)
-                + MatVec.packedSize(hidden, ownC);
-        float[] weights = new float[layers * perLayer + MatVec.packedSize(c, ownV)];
+        int[] vs = slice(vocab, rank, size);
+        int from = groupStart(h0), ownHidden = groupStart(h1) - from; // its groups' hidden units
+        int perLayer = MatVec.packedSize(c, 3 * own) + MatVec.packedSize(own, c) + MatVec.packedSize(c, ownHidden)
+                + MatVec.packedSize(ownHidden, c);
+        float[] weights = new float[layers * perLayer + MatVec.packedSize(c, vs[1] - vs[0])];
         Product[] qkv = new Product[layers], proj = new Product[layers], expand = new Product[layers], contract = new Product[layers];
         int offset = 0;
         for (int l = 0; l < layers; l++) {
@@ -255,16 +277,27 @@ public final class GptDecoder implements AutoCloseable {
             }
             qkv[l] = pack(weights, w, c, 3 * own, 0, bias, offset);
             offset += MatVec.packedSize(c, 3 * own);
-            proj[l] = pack(weights, source[at + 6], source[at + 7], c, cs, offset);
-            offset += MatVec.packedSize(c, ownC);
-            expand[l] = pack(weights, source[at + 8], source[at + 9], c, hs, offset);
-            offset += MatVec.packedSize(c, ownH);
-            contract[l] = pack(weights, source[at + 10], source[at + 11], hidden, cs, offset);
-            offset += MatVec.packedSize(hidden, ownC);
+            // proj's inputs from its heads' channels, every output, summed in one part per head: no bias (added with the sum)
+            proj[l] = pack(weights, inputs(source[at + 6], c, h0 * headSize, own), own, c, 0, null, offset);
+            offset += MatVec.packedSize(own, c);
+            // expand's columns of its groups, and contract's inputs from them
+            float[] b = source[at + 9] == null ? null : java.util.Arrays.copyOfRange(source[at + 9], from, from + ownHidden);
+            expand[l] = pack(weights, java.util.Arrays.copyOfRange(source[at + 8], from * c, (from + ownHidden) * c), c, ownHidden, 0, b, offset);
+            offset += MatVec.packedSize(c, ownHidden);
+            contract[l] = pack(weights, inputs(source[at + 10], hidden, from, ownHidden), ownHidden, c, 0, null, offset);
+            offset += MatVec.packedSize(ownHidden, c);
         }
         int at = 2 * LINEARS * layers;
         Product lmHead = pack(weights, source[at], source[at + 1], c, vs, offset);
         return new Packed(h0, h1, own, weights, qkv, proj, expand, contract, lmHead);
+    }
+
+    /** Inputs [from, from + count) of a Linear's (out, in) weight, for every output: an (out, count) weight. */
+    private static float[] inputs(float[] weight, int in, int from, int count) {
+        int out = weight.length / in;
+        float[] w = new float[out * count];
+        for (int j = 0; j < out; j++) System.arraycopy(weight, j * in + from, w, j * count, count);
+        return w;
     }
 
     /** Member rank's columns [from, to) of n: whole {@link #SLICE}s, as even as they come. */
@@ -393,7 +426,9 @@ public final class GptDecoder implements AutoCloseable {
             if (team == null) {
                 Packed[] packed = packed(teamSize);
                 shares = new Share[teamSize];
-                for (int rank = 0; rank < teamSize; rank++) shares[rank] = new Share(packed[rank], ROWS, c, keyStride);
+                for (int rank = 0; rank < teamSize; rank++) {
+                    shares[rank] = new Share(packed[rank], ROWS, c, hidden, keyStride, headSize, this::groupStart);
+                }
                 team = new Team(teamSize);
             }
             team.run(rank -> encode(shares[rank], p0, n, team));
@@ -409,11 +444,12 @@ public final class GptDecoder implements AutoCloseable {
      */
     private void encode(Share s, int p0, int n, Team meet) {
         int own = s.own, q0 = s.h0 * headSize; // its heads' first channel
+        System.arraycopy(x, 0, s.x, 0, n * c);
         for (int l = 0; l < layers; l++) {
             Gpt.Block block = gpt.blocks.get(l);
-            // x = x + proj(attention(ln1(x))); every member normalizes x itself: cheaper than waiting for one
-            layerNorm(block.ln1, x, s, n);
-            product(s, s.qkv[l], s.h, s.qkvOut, 3 * own, n, Then.STORE);
+            // x = x + proj(attention(ln1(x)))
+            layerNorm(block.ln1, s.x, s, n);
+            product(s.qkv[l], s, s.h, s.qkvOut, 3 * own, n, Then.STORE);
             // The next window's row feeds nothing after the last layer: there only its keys and values count.
             int rows = l == layers - 1 ? 1 : n;
             for (int t = 0; t < n; t++) {
@@ -426,22 +462,36 @@ public final class GptDecoder implements AutoCloseable {
                 // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size
                 int qOff = t * 3 * own - q0, pos = t == 0 ? p0 : p0 - shift;
                 float[][] k = t == 0 ? keys : nextKeys, v = t == 0 ? values : nextValues;
-                Attention.decode(s.qkvOut, qOff, k[l], keyStride, v[l], att, t * c, s.scores, pos + 1, c, heads, s.h0, s.h1);
+                // head h's output at att[t * own + (h - h0) * head_size], where decode writes it at outOff + h * head_size
+                Attention.decode(s.qkvOut, qOff, k[l], keyStride, v[l], s.att, t * own - q0, s.scores, pos + 1, c, heads, s.h0, s.h1);
                 if (recorder != null && t == 0) recordWeights(l, p0, s.qkvOut, qOff);
             }
-            if (meet != null) meet.await(); // proj reads every head's output
-            product(s, s.proj[l], att, x, c, rows, Then.ADD);
-            if (meet != null) meet.await(); // ln2 reads the whole of x
+            inParts(s.proj[l], s, s.att, projParts, s.headCuts, rows);
+            if (meet != null) meet.await(); // every head's part of proj is written
+            addParts(s, projParts, packing.source[2 * LINEARS * l + 7], rows);
             // x = x + ffwd(ln2(x))
-            layerNorm(block.ln2, x, s, rows);
-            product(s, s.expand[l], s.h, ff, hidden, rows, Then.RELU);
-            if (meet != null) meet.await(); // contract reads the whole of ff
-            product(s, s.contract[l], ff, x, c, rows, Then.ADD);
-            if (meet != null) meet.await(); // the next layer's ln1 (or ln_f) reads the whole of x
+            layerNorm(block.ln2, s.x, s, rows);
+            product(s.expand[l], s, s.h, s.ff, s.expand[l].out(), rows, Then.RELU);
+            inParts(s.contract[l], s, s.ff, contractParts, s.groupCuts, rows);
+            if (meet != null) meet.await(); // every group's part of contract is written
+            addParts(s, contractParts, packing.source[2 * LINEARS * l + 11], rows);
         }
-        System.arraycopy(x, 0, s.last, 0, c);
-        layerNorm(gpt.lnF, s.last, s, 1);
-        product(s, s.lmHead, s.h, logits, vocab, 1, Then.STORE);
+        layerNorm(gpt.lnF, s.x, s, 1);
+        product(s.lmHead, s, s.h, logits, vocab, 1, Then.STORE);
+    }
+
+    /** Rows 0 .. rows-1 of the product, in parts at cuts: the part of its head or group h0 + i to parts row (h0 + i) * ROWS + t. */
+    private void inParts(Product p, Share s, float[] in, float[] parts, int[] cuts, int rows) {
+        MatVec.applyInParts(in, p.in, s.weights, p.offset, parts, s.h0 * ROWS * c, c, ROWS * c, 0, rows, p.in, cuts, c);
+    }
+
+    /**
+     * The share's residual rows += (the parts of every head or group, added in head order) + bias: the same
+     * sum whichever member wrote each part. The other members read the same parts while this one does, and
+     * nobody writes them again before the next await.
+     */
+    private void addParts(Share s, float[] parts, float[] bias, int rows) {
+        for (int t = 0; t < rows; t++) MatVec.addParts(parts, t * c, ROWS * c, heads, bias, s.x, t * c, c);
     }
 
     /**
@@ -464,9 +514,9 @@ public final class GptDecoder implements AutoCloseable {
         }
     }
 
-    /** Rows 0 .. n-1 of the product's columns of out (rows of outStride floats) (then)= in · W + bias. */
-    private static void product(Share s, Product p, float[] in, float[] out, int outStride, int n, Then then) {
-        MatVec.applyRows(in, s.weights, p.offset, p.bias, out, p.outStart, outStride, 0, n, p.in, p.out, then);
+    /** Rows 0 .. rows-1 of the product: in's row r at r * p.in, out's at p.outStart + r * outStride (then)= in · W + bias. */
+    private static void product(Product p, Share s, float[] in, float[] out, int outStride, int rows, Then then) {
+        MatVec.applyRows(in, s.weights, p.offset, p.bias, out, p.outStart, outStride, 0, rows, p.in, p.out, then);
     }
 
     private void layerNorm(dev.toygpt.nn.LayerNorm ln, float[] in, Share s, int n) {

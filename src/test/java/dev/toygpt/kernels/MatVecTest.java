@@ -111,4 +111,59 @@ class MatVecTest {
             }
         }
     }
+
+    /**
+     * A product in parts gives, part by part, bit for bit the product of that part's inputs alone (each row
+     * apart): whole and ragged widths, parts of one input to whole products, uneven cuts, one to three rows
+     * of a wider row stride.
+     */
+    @Test
+    void aProductInPartsGivesEachPartsOwnProductBitForBit() {
+        Rng rng = new Rng(9);
+        int[][] cutsOf = {{0, 64}, {0, 16, 32, 48, 64}, {0, 1, 64}, {0, 21, 42, 64}, {0, 3, 4, 5, 64}};
+        for (int[] cuts : cutsOf) {
+            int k = cuts[cuts.length - 1], parts = cuts.length - 1;
+            for (int n : COLS) {
+                for (int rows = 1; rows <= 3; rows++) {
+                    int xStride = k + 5, partStride = rows * n + 2;
+                    float[] w = random(rng, n * k), x = random(rng, rows * xStride);
+                    float[] out = new float[parts * partStride + 1];
+                    MatVec.applyInParts(x, xStride, packed(w, k, n, 2), 2, out, 1, n, partStride, 0, rows, k, cuts, n);
+                    for (int i = 0; i < parts; i++) {
+                        int from = cuts[i], size = cuts[i + 1] - from;
+                        float[] wi = new float[n * size];
+                        for (int j = 0; j < n; j++) System.arraycopy(w, j * k + from, wi, j * size, size);
+                        for (int r = 0; r < rows; r++) {
+                            float[] expected = new float[n];
+                            MatVec.apply(java.util.Arrays.copyOfRange(x, r * xStride + from, r * xStride + from + size), 0, packed(wi, size, n, 0), 0,
+                                    null, expected, 0, size, n, MatVec.Then.STORE);
+                            float[] actual = java.util.Arrays.copyOfRange(out, 1 + i * partStride + r * n, 1 + i * partStride + (r + 1) * n);
+                            assertArrayEquals(expected, actual, java.util.Arrays.toString(cuts) + " n " + n + " rows " + rows + " part " + i + " row " + r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The parts are added in order, then the bias, then to x: the same floats as that written out one by one. */
+    @Test
+    void partsAreAddedInOrderThenTheBias() {
+        Rng rng = new Rng(10);
+        for (int n : COLS) {
+            for (int count : new int[] {1, 3, 4}) {
+                float[] parts = random(rng, 3 + count * (n + 1)), bias = random(rng, n), x = random(rng, n + 2);
+                for (float[] b : new float[][] {null, bias}) {
+                    float[] expected = x.clone(), actual = x.clone();
+                    for (int j = 0; j < n; j++) {
+                        float sum = parts[3 + j];
+                        for (int i = 1; i < count; i++) sum += parts[3 + i * (n + 1) + j];
+                        expected[2 + j] += b == null ? sum : sum + b[j];
+                    }
+                    MatVec.addParts(parts, 3, n + 1, count, b, actual, 2, n);
+                    assertArrayEquals(expected, actual, "n " + n + ", " + count + " parts, bias " + (b != null));
+                }
+            }
+        }
+    }
 }

@@ -154,6 +154,31 @@ class GptDecoderTest {
         }
     }
 
+    /** 3 heads and 50 hidden units (train --hidden 50): contract's parts are groups of 16, 17 and 17 units. */
+    private static Gpt unevenGroups() {
+        return new Gpt(new ModelConfig(ModelKind.GPT, 67, 24, 3, 2, 12, 0f, 50), new Rng(8));
+    }
+
+    @Test
+    void hiddenUnitsThatHeadsDoNotDivideGiveTheReferencesLogitsAndTheForwardPasss() {
+        Gpt gpt = unevenGroups();
+        gpt.train(false);
+        int[] tokens = new int[30];
+        Rng rng = new Rng(3);
+        for (int i = 0; i < tokens.length; i++) tokens[i] = (int) (rng.nextFloat() * 67);
+        PositionByPositionDecoder reference = new PositionByPositionDecoder(gpt);
+        try (GptDecoder decoder = new GptDecoder(gpt, 2, false); var noGrad = GradMode.off()) {
+            for (int t = 0; t < tokens.length; t++) {
+                float[] logits = decoder.next(tokens[t]);
+                assertArrayEquals(reference.next(tokens[t]), logits, "token " + t);
+                if (t < 12) { // within the first window the full forward pass sees the same context
+                    float[] full = gpt.forward(java.util.Arrays.copyOf(tokens, t + 1), 1, t + 1).data();
+                    for (int j = 0; j < 67; j++) assertEquals(full[t * 67 + j], logits[j], 1e-4f, "position " + t + ", logit " + j);
+                }
+            }
+        }
+    }
+
     /**
      * A team splits heads and columns between threads; each logit must still be the same float as on one
      * thread, token after token, through several windows. Widths that leave ragged slices:
@@ -162,7 +187,7 @@ class GptDecoderTest {
     @org.junit.jupiter.params.ParameterizedTest(name = "threads={0}, adaptive={1}")
     @org.junit.jupiter.params.provider.CsvSource({"2, false", "3, false", "5, false", "2, true"})
     void aTeamGivesBitForBitTheLogitsOfOneThread(int threads, boolean adaptive) {
-        for (Gpt gpt : new Gpt[] {model(), new Gpt(ModelConfig.gpt(67, 64, 4, 2, 40, 0f), new Rng(6))}) {
+        for (Gpt gpt : new Gpt[] {model(), new Gpt(ModelConfig.gpt(67, 64, 4, 2, 40, 0f), new Rng(6)), unevenGroups()}) {
             gpt.train(false);
             int vocab = gpt.config().vocabSize();
             Rng rng = new Rng(threads);

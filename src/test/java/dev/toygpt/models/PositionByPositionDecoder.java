@@ -10,8 +10,8 @@ import java.util.Arrays;
 /**
  * The decoder as it was before its kept positions were encoded in one pass: one position at a time, each
  * Linear a product with its transposed weight, separate q, k and v, ReLU and residual adds as loops of their
- * own. Kept as the reference that {@link GptDecoder} must match bit for bit, so that a seed keeps giving the
- * same text.
+ * own, and proj's and contract's sums taken in parts per head as GptDecoder takes them (so that any number
+ * of threads gives the same floats). Kept as the reference that {@link GptDecoder} must match bit for bit.
  */
 final class PositionByPositionDecoder {
     private final Gpt gpt;
@@ -66,18 +66,35 @@ final class PositionByPositionDecoder {
             for (int i = 0; i < c; i++) keys[l][i * keyStride + pos] = k[i];
             System.arraycopy(v, 0, values[l], pos * c, c);
             Attention.decode(q, keys[l], keyStride, values[l], att, scores, pos + 1, c, heads);
-            matvec(block.sa.proj, att, h);
-            for (int i = 0; i < c; i++) x[i] += h[i];
+            addInParts(block.sa.proj, att, heads);
             layerNorm(block.ln2, x, h);
             matvec(block.ffwd.expand, h, ff);
             for (int i = 0; i < ff.length; i++) ff[i] = Math.max(ff[i], 0f);
-            matvec(block.ffwd.contract, ff, h);
-            for (int i = 0; i < c; i++) x[i] += h[i];
+            addInParts(block.ffwd.contract, ff, heads);
         }
         layerNorm(gpt.lnF, x, h);
         matvec(gpt.lmHead, h, logits);
         length++;
         return logits;
+    }
+
+    /**
+     * x += layer(in), its sum taken in parts: part g over inputs g * k / parts up to (g + 1) * k / parts, each
+     * part's product without the bias, the parts added in order, then the bias.
+     */
+    private void addInParts(Linear layer, float[] in, int parts) {
+        int n = layer.weight.dim(0), k = layer.weight.dim(1);
+        float[] sum = new float[n], part = new float[n];
+        for (int g = 0; g < parts; g++) {
+            int from = g * k / parts, size = (g + 1) * k / parts - from;
+            float[] w = new float[n * size];
+            for (int j = 0; j < n; j++) System.arraycopy(layer.weight.data(), j * k + from, w, j * size, size);
+            float[] wt = new float[w.length];
+            MatMul.transpose(w, wt, n, size);
+            MatMul.vecMat(Arrays.copyOfRange(in, from, from + size), wt, null, part, size, n);
+            for (int j = 0; j < n; j++) sum[j] = g == 0 ? part[j] : sum[j] + part[j];
+        }
+        for (int j = 0; j < n; j++) x[j] += layer.bias == null ? sum[j] : sum[j] + layer.bias.data()[j];
     }
 
     private static void matvec(Linear layer, float[] in, float[] out) {
