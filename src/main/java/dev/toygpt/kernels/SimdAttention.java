@@ -368,8 +368,8 @@ final class SimdAttention {
      * FMAs, never the Vector API's EXP, so it gives the same bits whether the JIT has compiled it or not (the
      * Vector API's EXP does not, and a run resumed in a new JVM would drift from the uninterrupted one:
      * CtrlCTest). e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln 2 / 2; e^r from a polynomial
-     * of degree 7 (the Cephes library's coefficients for expf). Generation's softmax uses {@link SimdExp}
-     * instead, which gives Math.exp's floats exactly so that sampled text does not change.
+     * of degree 7 (the Cephes library's coefficients for expf). Generation's attention uses it too, so
+     * the decoder's softmax gives the forward pass's floats.
      *
      * <p>Arrays in and out, no vector: a method that takes or returns a vector is sometimes left out of line
      * by C2 (a call site it judged cold), and then every vector in it is an object; on JDK 17 that happened to
@@ -745,12 +745,15 @@ final class SimdAttention {
             for (int s0 = 0; s0 < positions; s0 += L) {
                 weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs, scale, false, scores, s0);
             }
-            SimdExp.softmaxRow(scores, 0, positions); // the same floats as Softmax.softmaxRow, faster
+            flashWeights(scores, 0, positions, paddedTime(positions), null, 0, DECODE_LANES.get()); // training's softmax, its floats
             int d0 = 0;
             for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions, 1f, false, out, outOff + off + d0);
             for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);
         }
     }
+
+    /** Per thread: room for {@link #decode}'s lane sums. */
+    private static final ThreadLocal<float[]> DECODE_LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     /** dst[d * tPad + s] = src[base + s * channels + d], with columns time..tPad zero. */
     private static void transposePadded(float[] src, int base, int channels, int hs, int time, int tPad, float[] dst) {

@@ -8,10 +8,10 @@ import jdk.incubator.vector.VectorSpecies;
 import static jdk.incubator.vector.VectorOperators.FMA;
 
 /**
- * The softmax of generation's attention (and cross-entropy's exponentials) with e^x computed in SIMD
- * registers, giving exactly the floats that {@link Softmax#softmaxRow} gives with {@code (float) Math.exp}:
- * Math.exp, one value at a time, was most of a token's attention. (Training's attention uses
- * {@link SimdAttention}'s float exponential instead, which is not exact but much cheaper.)
+ * e^x in SIMD registers for cross-entropy, with exactly the floats of {@code (float) Math.exp}, and for the
+ * sampler's softmax, within 2^-48 of Math.exp's doubles: Math.exp, one value at a time, was most of their
+ * time. (Attention, in training and in generation, uses {@link SimdAttention}'s float exponential instead,
+ * which is not exact but much cheaper.)
  *
  * <p>How it can be exact: e^d is computed in double to within 2^-48 of itself (d = n ln2 + r with |r| about
  * ln2/2 or less, e^r by its Taylor series to r^12, times 2^n). Math.exp is within one double ulp (2^-52)
@@ -35,31 +35,6 @@ final class SimdExp {
 
     private SimdExp() {}
 
-    /** Softmax of x[off ..+ n] in place: the same operations in the same order as Softmax.softmaxRow, so the same floats. */
-    static void softmaxRow(float[] x, int off, int n) {
-        softmaxRow(x, off, x, off, n, scratch(n));
-    }
-
-    /**
-     * Softmax of x[xOff ..+ n] into out[outOff ..+ n] (which may be the same place), with the same floats as
-     * Softmax.softmaxRow. scratch is {@link #newScratch}(n or more), the caller's, so rows need no look-up.
-     */
-    static void softmaxRow(float[] x, int xOff, float[] out, int outOff, int n, double[][] scratch) {
-        double[] d = scratch[0], y = scratch[1];
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) max = Math.max(max, x[xOff + j]);
-        for (int j = 0; j < n; j++) d[j] = x[xOff + j] - max; // the float difference, as Softmax takes it
-        exp(d, y, n);
-        float sum = 0f;
-        for (int j = 0; j < n; j++) {
-            float e = toFloat(d[j], y[j]);
-            out[outOff + j] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        for (int j = 0; j < n; j++) out[outOff + j] *= inv;
-    }
-
     /** x[i] = e^x[i] for i < n, within 2^-48 for x[i] in [LOWEST, 0], Math.exp below; x holds {@link #room}(n). */
     static void expInPlace(double[] x, int n) {
         double[] y = scratch(n)[1];
@@ -72,8 +47,8 @@ final class SimdExp {
         return (n + L - 1) / L * L;
     }
 
-    /** Room for the exponents and powers of a row of up to n values, as {@link #softmaxRow} takes it. */
-    static double[][] newScratch(int n) {
+    /** Room for the exponents and powers of up to n values. */
+    private static double[][] newScratch(int n) {
         int size = (n + L - 1) / L * L;
         return new double[][] {new double[size], new double[size]};
     }

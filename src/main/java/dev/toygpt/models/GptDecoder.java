@@ -496,8 +496,8 @@ public final class GptDecoder implements AutoCloseable {
 
     /**
      * Each head's weights for one position, softmax(q·k / sqrt(head_size)) over the cached keys, as the
-     * attention kernel computes them (it keeps only one head's at a time, so they are computed again here).
-     * Head h's q is at q[qOff + h * head_size ..].
+     * attention kernel computes them to within rounding (it keeps only one head's at a time, so they are
+     * computed again here). Head h's q is at q[qOff + h * head_size ..].
      */
     private void recordWeights(int layer, int pos, float[] q, int qOff) {
         int hs = headSize, positions = pos + 1;
