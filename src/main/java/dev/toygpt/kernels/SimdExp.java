@@ -30,14 +30,15 @@ final class SimdExp {
     private static final double DELTA = 0x1p-40;
     /** Below this e^d is not a normal float; Math.exp handles it. */
     private static final double LOWEST = -87.0;
-    /** Per thread: room for the exponents and their powers of one row. */
-    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[2][0]);
+    /** Per thread: room for {@link #expInPlace}'s exponentials. */
+    private static final ThreadLocal<double[]> SCRATCH = ThreadLocal.withInitial(() -> new double[0]);
 
     private SimdExp() {}
 
     /** x[i] = e^x[i] for i < n, within 2^-48 for x[i] in [LOWEST, 0], Math.exp below; x holds {@link #room}(n). */
     static void expInPlace(double[] x, int n) {
-        double[] y = scratch(n)[1];
+        double[] y = SCRATCH.get();
+        if (y.length < room(n)) SCRATCH.set(y = new double[room(n)]);
         exp(x, y, n);
         for (int i = 0; i < n; i++) x[i] = x[i] >= LOWEST ? y[i] : Math.exp(x[i]); // NaN too goes to Math.exp
     }
@@ -45,12 +46,6 @@ final class SimdExp {
     /** n rounded up to whole vectors of doubles. */
     static int room(int n) {
         return (n + L - 1) / L * L;
-    }
-
-    /** Room for the exponents and powers of up to n values. */
-    private static double[][] newScratch(int n) {
-        int size = (n + L - 1) / L * L;
-        return new double[][] {new double[size], new double[size]};
     }
 
     /**
@@ -135,11 +130,5 @@ final class SimdExp {
             if (lo == hi) return lo;
         }
         return (float) Math.exp(d);
-    }
-
-    private static double[][] scratch(int n) {
-        double[][] s = SCRATCH.get();
-        if (s[0].length < n) SCRATCH.set(s = newScratch(n));
-        return s;
     }
 }

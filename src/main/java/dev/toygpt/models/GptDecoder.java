@@ -93,8 +93,9 @@ public final class GptDecoder implements AutoCloseable {
     }
 
     /**
-     * What one thread computes: heads [h0, h1), and columns of proj, expand, contract and lm_head; its
-     * weights packed one after another in the order a token uses them. Read only: decoders of the same
+     * What one thread computes: heads [h0, h1) (their q, k and v, their parts of proj, their groups' columns
+     * of expand and parts of contract) and a slice of lm_head's columns; its weights packed one after another
+     * in the order a token uses them. Read only: decoders of the same
      * weights share it (see {@link Packing}).
      */
     private record Packed(int h0, int h1, int own, float[] weights, Product[] qkv, Product[] proj, Product[] expand,

@@ -1,7 +1,6 @@
 package dev.toygpt.sample;
 
 import dev.toygpt.kernels.Softmax;
-
 import dev.toygpt.util.Rng;
 
 import java.util.Arrays;
@@ -97,7 +96,7 @@ public final class NextTokenSampler {
 
     /** Fills {@link #weights} with the filtered, unnormalised distribution and returns its sum. */
     private double fillWeights(float[] logits, int offset, int n, float maxLogit) {
-        if (weights.length < Softmax.expRoom(n)) {
+        if (weights.length < Softmax.expRoom(n) || ranking.length < n) { // weights has room past n: a bigger n may fit
             weights = new double[Softmax.expRoom(n)];
             ranking = new long[n];
         }

@@ -39,7 +39,7 @@ class SimdExpTest {
         x[0] = original[0] = 0;
         x[1] = original[1] = -87; // the fast range's lowest
         x[2] = original[2] = Math.nextDown(-87.0);
-        x[3] = original[3] = Double.NEGATIVE_INFINITY; // a token top-k removed has a -inf logit
+        x[3] = original[3] = Double.NEGATIVE_INFINITY; // a logit of -inf
         x[4] = original[4] = Double.NaN;
         x[5] = original[5] = -1e-300;
         Softmax.expInPlace(x, n);

@@ -82,6 +82,19 @@ class NextTokenSamplerTest {
     }
 
     @Test
+    void aLargerVocabularyAfterASmallerOneIsRankedWhole() {
+        // The exponentials' array is rounded up to whole vectors, so a vocabulary a few tokens larger fits in
+        // it; the ranking of top-k and top-p must grow all the same.
+        NextTokenSampler s = sampler(1f, 3, 0.9f, false);
+        Rng rng = new Rng(3);
+        for (int n : new int[] {65, 70, 66, 200}) {
+            float[] logits = randomLogits(rng, n);
+            logits[n - 1] = 50f; // the last token is far ahead: top-k and top-p keep only it
+            for (int i = 0; i < 20; i++) assertEquals(n - 1, s.sample(logits, 0, n, rng), "vocabulary of " + n);
+        }
+    }
+
+    @Test
     void topKOneEqualsGreedyForManySeeds() {
         NextTokenSampler topOne = sampler(1.3f, 1, 1f, false);
         NextTokenSampler greedy = sampler(1f, 0, 1f, true);
