@@ -71,7 +71,10 @@ public final class GptDecoder implements AutoCloseable {
     // One row per position being encoded: row 0 the new token's, row 1 its place in the next window.
     /** The embeddings of the rows, which each member copies into its own residual stream. */
     private final float[] x;
-    /** Each head's part of proj, and each group's part of contract: part g of row t at (g * ROWS + t) * C. */
+    /**
+     * Each head's part of proj, and each group's part of contract: part g of row t at (g * ROWS + t) * C. Two
+     * arrays: a member may write its parts of contract while another still reads proj's.
+     */
     private final float[] projParts, contractParts;
     private final float[] logits;
     /** Receives the attention weights of each new position when set (the playground's heatmaps); usually null. */
@@ -95,11 +98,11 @@ public final class GptDecoder implements AutoCloseable {
     /**
      * What one thread computes: heads [h0, h1) (their q, k and v, their parts of proj, their groups' columns
      * of expand and parts of contract) and a slice of lm_head's columns; its weights packed one after another
-     * in the order a token uses them. Read only: decoders of the same
-     * weights share it (see {@link Packing}).
+     * in the order a token uses them; and where each of its heads' (and groups') parts of proj's (and
+     * contract's) inputs starts, then the end. Read only: decoders of the same weights share it (see {@link Packing}).
      */
     private record Packed(int h0, int h1, int own, float[] weights, Product[] qkv, Product[] proj, Product[] expand,
-                          Product[] contract, Product lmHead) {}
+                          Product[] contract, Product lmHead, int[] headCuts, int[] groupCuts) {}
 
     /** A thread's {@link Packed} weights and its own copies of what every thread needs whole. */
     private static final class Share {
@@ -107,13 +110,12 @@ public final class GptDecoder implements AutoCloseable {
         final float[] weights;
         final Product[] qkv, proj, expand, contract;
         final Product lmHead;
-        /** Where each of its heads' (and groups') parts of proj's (and contract's) inputs starts, and the end. */
         final int[] headCuts, groupCuts;
         // its residual stream, the normalized rows, its q | k | v per row, its heads' attention per row (own
         // floats a row) and its groups' hidden units per row
         final float[] x, h, qkvOut, mean, rstd, scores, att, ff;
 
-        Share(Packed p, int rows, int c, int hidden, int keyStride, int headSize, java.util.function.IntUnaryOperator groupStart) {
+        Share(Packed p, int rows, int c, int hidden, int keyStride) {
             h0 = p.h0();
             h1 = p.h1();
             own = p.own();
@@ -123,12 +125,8 @@ public final class GptDecoder implements AutoCloseable {
             expand = p.expand();
             contract = p.contract();
             lmHead = p.lmHead();
-            headCuts = new int[h1 - h0 + 1];
-            groupCuts = new int[h1 - h0 + 1];
-            for (int g = h0; g <= h1; g++) {
-                headCuts[g - h0] = (g - h0) * headSize;
-                groupCuts[g - h0] = groupStart.applyAsInt(g) - groupStart.applyAsInt(h0);
-            }
+            headCuts = p.headCuts();
+            groupCuts = p.groupCuts();
             x = new float[rows * c];
             h = new float[rows * c];
             qkvOut = new float[rows * 3 * own];
@@ -235,7 +233,7 @@ public final class GptDecoder implements AutoCloseable {
         logits = new float[vocab];
 
         packing = Packing.of(gpt);
-        whole = new Share(packed(1)[0], ROWS, c, hidden, keyStride, headSize, this::groupStart);
+        whole = new Share(packed(1)[0], ROWS, c, hidden, keyStride);
         teamSize = Math.max(1, Math.min(threads, heads));
         pace = teamSize == 1 ? null : new Pace(adaptive, Math.max(1, blockSize / 2), teamSize + "," + cfg);
     }
@@ -290,7 +288,12 @@ public final class GptDecoder implements AutoCloseable {
         }
         int at = 2 * LINEARS * layers;
         Product lmHead = pack(weights, source[at], source[at + 1], c, vs, offset);
-        return new Packed(h0, h1, own, weights, qkv, proj, expand, contract, lmHead);
+        int[] headCuts = new int[h1 - h0 + 1], groupCuts = new int[h1 - h0 + 1];
+        for (int g = h0; g <= h1; g++) {
+            headCuts[g - h0] = (g - h0) * headSize;
+            groupCuts[g - h0] = groupStart(g) - from;
+        }
+        return new Packed(h0, h1, own, weights, qkv, proj, expand, contract, lmHead, headCuts, groupCuts);
     }
 
     /** Inputs [from, from + count) of a Linear's (out, in) weight, for every output: an (out, count) weight. */
@@ -427,9 +430,7 @@ public final class GptDecoder implements AutoCloseable {
             if (team == null) {
                 Packed[] packed = packed(teamSize);
                 shares = new Share[teamSize];
-                for (int rank = 0; rank < teamSize; rank++) {
-                    shares[rank] = new Share(packed[rank], ROWS, c, hidden, keyStride, headSize, this::groupStart);
-                }
+                for (int rank = 0; rank < teamSize; rank++) shares[rank] = new Share(packed[rank], ROWS, c, hidden, keyStride);
                 team = new Team(teamSize);
             }
             team.run(rank -> encode(shares[rank], p0, n, team));

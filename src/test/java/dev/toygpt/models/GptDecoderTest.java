@@ -160,7 +160,7 @@ class GptDecoderTest {
     }
 
     @Test
-    void hiddenUnitsThatHeadsDoNotDivideGiveTheReferencesLogitsAndTheForwardPasss() {
+    void hiddenUnitsThatHeadsDoNotDivideMatchTheReferenceAndTheForwardPass() {
         Gpt gpt = unevenGroups();
         gpt.train(false);
         int[] tokens = new int[30];
