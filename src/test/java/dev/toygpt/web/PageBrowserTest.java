@@ -78,6 +78,9 @@ class PageBrowserTest {
         Logger.getLogger("org.openqa.selenium").setLevel(Level.SEVERE); // no CDP version warnings in the log
         runs = tmp.resolve("runs");
         train(runs.resolve("tiny"), 200, 50, null);
+        // The tiny model writes 1,500 characters in a few milliseconds, inside one of the server's 10 ms batches:
+        // watching a stream grow needs a model that writes for longer (about 0.2 s here), trained for six steps.
+        train(runs.resolve("wide"), 6, 3, null, ModelConfig.gpt(TinyRuns.corpus().vocabulary().size(), 256, 4, 4, 32, 0f));
         server = PlaygroundServer.start(PlaygroundServer.Options.defaults(runs).withPort(0));
 
         // The driver and the browser are named explicitly, so Selenium never looks for (or downloads) others.
@@ -122,7 +125,7 @@ class PageBrowserTest {
     @Test
     void writeStreamsTheSameTextAsTheApi() throws Exception {
         open("write");
-        pick("tiny@best");
+        pick("wide@best");
         setValue("w-length", "1500");
         setValue("w-seed", "7");
         WebElement prompt = driver.findElement(By.id("w-prompt"));
@@ -151,7 +154,7 @@ class PageBrowserTest {
         }
 
         // Same settings through the API directly: the same text, character for character (sampling is seeded).
-        String api = generateViaApi(Map.of("checkpoint", "tiny@best", "prompt", "The king", "maxNewTokens", 1500,
+        String api = generateViaApi(Map.of("checkpoint", "wide@best", "prompt", "The king", "maxNewTokens", 1500,
                 "temperature", 1.0, "topK", 0, "topP", 1.0, "greedy", false, "seed", 7));
         assertEquals(api, shown);
         screenshot("write");
@@ -492,8 +495,11 @@ class PageBrowserTest {
 
     /** Trains a two-layer, two-head GPT (block 16) on the test verse; slowed (and stoppable) when live is given. */
     private static void train(Path dir, int steps, int evalInterval, AtomicReference<Trainer> live) throws IOException {
+        train(dir, steps, evalInterval, live, ModelConfig.gpt(TinyRuns.corpus().vocabulary().size(), 16, 2, 2, 16, 0f));
+    }
+
+    private static void train(Path dir, int steps, int evalInterval, AtomicReference<Trainer> live, ModelConfig config) throws IOException {
         TrainSettings settings = TinyRuns.settings(steps, evalInterval, 3);
-        ModelConfig config = ModelConfig.gpt(TinyRuns.corpus().vocabulary().size(), 16, 2, 2, 16, 0f);
         LanguageModel model = TinyRuns.model(config, settings);
         Trainer.Listener slow = live == null ? null : new Trainer.Listener() {
             @Override
