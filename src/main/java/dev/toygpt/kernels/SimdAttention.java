@@ -157,9 +157,8 @@ final class SimdAttention {
             g.intoArray(dw, dwOff + j);
             dot = g.fma(FloatVector.fromArray(S, att, row + j, in), dot);
         }
-        dot.intoArray(lanes, 0); // the lanes added in lane order, as in flashWeights
-        float sum = 0f;
-        for (int i = 0; i < L; i++) sum += lanes[i];
+        dot.intoArray(lanes, 0);
+        float sum = SimdVec.laneSum(lanes, 0); // a fixed order, as in flashWeights
         for (int j = 0; j < width; j += L) {
             VectorMask<Float> in = lane.lt(n - j);
             FloatVector w = FloatVector.fromArray(S, att, row + j, in);
@@ -265,10 +264,7 @@ final class SimdAttention {
     private static void flashWeights(float[] x, int off, int n, int width, float[] stats, int so, float[] lanes) {
         float max = rowMax(x, off, off + n);
         expRow(x, off, off + n, max, lanes, 0);
-        // the lanes added in lane order (reduceLanes may add them in another order once compiled)
-        float total = 0f;
-        for (int i = 0; i < L; i++) total += lanes[i];
-        float inv = 1f / total;
+        float inv = 1f / SimdVec.laneSum(lanes, 0); // a fixed order, not reduceLanes's (see there)
         if (stats != null) {
             stats[so] = max;
             stats[so + 1] = inv;
@@ -317,17 +313,7 @@ final class SimdAttention {
         int maxAt = GROUP * L;
         for (int r = 0; r < GROUP; r++) lanes[maxAt + r] = rowMax(x, r * stride, r * stride + firstN + r);
         for (int r = 0; r < GROUP; r++) expRow(x, r * stride, r * stride + firstN + r, lanes[maxAt + r], lanes, r * L);
-        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f; // each row's lanes in lane order, the four rows side by side
-        for (int i = 0; i < L; i++) {
-            t0 += lanes[i];
-            t1 += lanes[L + i];
-            t2 += lanes[2 * L + i];
-            t3 += lanes[3 * L + i];
-        }
-        lanes[maxAt] = 1f / t0;
-        lanes[maxAt + 1] = 1f / t1;
-        lanes[maxAt + 2] = 1f / t2;
-        lanes[maxAt + 3] = 1f / t3;
+        for (int r = 0; r < GROUP; r++) lanes[maxAt + r] = 1f / SimdVec.laneSum(lanes, r * L); // flashWeights's order
         for (int r = 0; r < GROUP; r++) scaleRow(x, r * stride, firstN + r, width, lanes[maxAt + r]);
     }
 
@@ -410,9 +396,8 @@ final class SimdAttention {
             g.intoArray(dw, dwOff + j);
             dot = g.fma(FloatVector.fromArray(S, w, wOff + j), dot);
         }
-        dot.intoArray(mask, width); // the lanes added in lane order, as in flashWeights
-        float sum = 0f;
-        for (int i = 0; i < L; i++) sum += mask[width + i];
+        dot.intoArray(mask, width);
+        float sum = SimdVec.laneSum(mask, width); // a fixed order, as in flashWeights
         for (int j = 0; j < width; j += L) {
             FloatVector wj = FloatVector.fromArray(S, w, wOff + j);
             wj.mul(FloatVector.fromArray(S, dw, dwOff + j).sub(sum)).mul(scale).intoArray(ds, dsRow + j);

@@ -14,12 +14,10 @@ final class SimdLayerNorm {
 
     private SimdLayerNorm() {}
 
-    /** The lanes of v added in lane order (reduceLanes may add them in another order once compiled). */
+    /** The lanes of v added in {@link SimdVec#laneSum}'s fixed order. */
     private static float sum(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
-        float s = 0f;
-        for (int j = 0; j < L; j++) s += lanes[j];
-        return s;
+        return SimdVec.laneSum(lanes, 0);
     }
 
     /**

@@ -58,6 +58,11 @@ public final class Team implements AutoCloseable {
         return size;
     }
 
+    /** False once closed, by {@link #close()} or by a member's failure. */
+    public boolean isOpen() {
+        return !closed;
+    }
+
     /** Member rank's thread (rank >= 1), for tests. */
     Thread member(int rank) {
         return members[rank];
@@ -80,7 +85,7 @@ public final class Team implements AutoCloseable {
         }
         try {
             body.accept(0);
-            await();
+            await(0);
         } catch (RuntimeException | Error e) {
             fail(e);
         }
@@ -98,8 +103,12 @@ public final class Team implements AutoCloseable {
      * all. Only from inside a body that every member runs through the same awaits.
      */
     public void await() {
+        await(rank());
+    }
+
+    /** {@link #await()} for a member that knows its rank (finding it costs a look through the members). */
+    public void await(int rank) {
         if (size == 1) return;
-        int rank = rank();
         long n = reached.get(rank * PAD) + 1;
         reached.set(rank * PAD, n); // a volatile write: what this member wrote before is seen by whoever reads n
         for (int r = 0; r < size; r++) {
@@ -140,7 +149,7 @@ public final class Team implements AutoCloseable {
             seen = runs;
             try {
                 body.accept(rank);
-                await();
+                await(rank);
             } catch (RuntimeException | Error e) {
                 fail(e);
             }

@@ -338,17 +338,55 @@ public final class GptDecoder implements AutoCloseable {
         }
         tokens[length] = token;
         // Tokens are timed once the context holds the next window too (two rows each, as from then on): a
-        // probe of the first, cheaper tokens would not compare like with like.
+        // probe of the first, cheaper tokens would not compare like with like. Those go the way last chosen.
         boolean mayTeam = pace != null && recorder == null, paced = mayTeam && length >= shift;
-        encode(mayTeam && (paced || !pace.adaptive) && pace.useTeam());
+        encode(mayTeam && (paced ? pace.useTeam() : pace.prefersTeam()));
         if (paced) pace.took(System.nanoTime() - start);
         return logits;
     }
 
-    /** Ends the team's threads (nothing to do on one thread). The decoder cannot be used after. */
+    /** The team, once a token has run on it (for tests). */
+    Team team() {
+        return team;
+    }
+
+    /** Hands the team's threads on to the next decoder, or ends them (nothing to do on one thread). The decoder cannot be used after. */
     @Override
     public void close() {
-        if (team != null) team.close();
+        if (team != null) giveBack(team);
+        team = null;
+    }
+
+    /**
+     * Teams of closed decoders, kept for the next ones: generation makes a decoder per reply (bench: per
+     * round of 500 tokens), and a new team's threads start, then run their first tokens on cold caches. At
+     * most {@link #IDLE_TEAMS} are kept; their threads sleep while idle.
+     */
+    private static final java.util.ArrayDeque<Team> IDLE = new java.util.ArrayDeque<>();
+    private static final int IDLE_TEAMS = 2;
+
+    private static Team takeTeam(int size) {
+        synchronized (IDLE) {
+            for (java.util.Iterator<Team> it = IDLE.iterator(); it.hasNext(); ) {
+                Team t = it.next();
+                if (t.size() == size) {
+                    it.remove();
+                    return t;
+                }
+            }
+        }
+        return new Team(size);
+    }
+
+    private static void giveBack(Team team) {
+        if (!team.isOpen()) return; // a member failed: its threads are ending
+        synchronized (IDLE) {
+            if (IDLE.size() < IDLE_TEAMS) {
+                IDLE.push(team);
+                return;
+            }
+        }
+        team.close();
     }
 
     /**
@@ -395,6 +433,11 @@ public final class GptDecoder implements AutoCloseable {
             return windowIndex == 0 || windowIndex > 1 && team;
         }
 
+        /** For tokens that are not timed: the way the last comparison chose. */
+        boolean prefersTeam() {
+            return !adaptive || team;
+        }
+
         /** One token took nanos. */
         void took(long nanos) {
             if (tokens > 0 || window == 1) {
@@ -431,20 +474,20 @@ public final class GptDecoder implements AutoCloseable {
                 Packed[] packed = packed(teamSize);
                 shares = new Share[teamSize];
                 for (int rank = 0; rank < teamSize; rank++) shares[rank] = new Share(packed[rank], ROWS, c, hidden, keyStride);
-                team = new Team(teamSize);
+                team = takeTeam(teamSize);
             }
-            team.run(rank -> encode(shares[rank], p0, n, team));
+            team.run(rank -> encode(shares[rank], rank, p0, n, team));
         }
-        else encode(whole, p0, n, null);
+        else encode(whole, 0, p0, n, null);
         length++;
     }
 
     /**
-     * One share's part of {@link #encode}: row 0 at position p0 of this window, and with n = 2 row 1 at
+     * Member rank's part of {@link #encode}, from its share: row 0 at position p0 of this window, and with n = 2 row 1 at
      * position p0 - shift of the next. With a team (meet), every member runs through the same awaits; the
      * caller alone with the whole share needs none.
      */
-    private void encode(Share s, int p0, int n, Team meet) {
+    private void encode(Share s, int rank, int p0, int n, Team meet) {
         int own = s.own, q0 = s.h0 * headSize; // its heads' first channel
         System.arraycopy(x, 0, s.x, 0, n * c);
         for (int l = 0; l < layers; l++) {
@@ -469,13 +512,13 @@ public final class GptDecoder implements AutoCloseable {
                 if (recorder != null && t == 0) recordWeights(l, p0, s.qkvOut, qOff);
             }
             inParts(s.proj[l], s, s.att, projParts, s.headCuts, rows);
-            if (meet != null) meet.await(); // every head's part of proj is written
+            if (meet != null) meet.await(rank); // every head's part of proj is written
             addParts(s, projParts, packing.source[2 * LINEARS * l + 7], rows);
             // x = x + ffwd(ln2(x))
             layerNorm(block.ln2, s.x, s, rows);
             product(s.expand[l], s, s.h, s.ff, s.expand[l].out(), rows, Then.RELU);
             inParts(s.contract[l], s, s.ff, contractParts, s.groupCuts, rows);
-            if (meet != null) meet.await(); // every group's part of contract is written
+            if (meet != null) meet.await(rank); // every group's part of contract is written
             addParts(s, contractParts, packing.source[2 * LINEARS * l + 11], rows);
         }
         layerNorm(gpt.lnF, s.x, s, 1);

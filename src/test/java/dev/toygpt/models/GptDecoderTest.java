@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GptDecoderTest {
@@ -233,12 +235,15 @@ class GptDecoderTest {
         assertTrue(first.useTeam()); // a shape never seen: the team is probed first
         for (int t = 0; t < window; t++) first.took(1_000_000);
         assertFalse(first.useTeam()); // then the caller alone
+        assertTrue(first.prefersTeam()); // tokens that are not timed go the way last chosen: none yet, the team
         for (int t = 0; t < window; t++) first.took(1_000);
+        assertFalse(first.prefersTeam());
         for (int t = 0; t < window; t++) {
             assertFalse(first.useTeam()); // alone won: the first window of its run
             first.took(1_000);
         }
         GptDecoder.Pace second = new GptDecoder.Pace(true, window, shape);
+        assertFalse(second.prefersTeam());
         int alone = 0;
         while (!second.useTeam()) {
             for (int t = 0; t < window; t++) second.took(1_000);
@@ -251,9 +256,53 @@ class GptDecoderTest {
         assertTrue(second.useTeam());
         GptDecoder.Pace third = new GptDecoder.Pace(true, window, shape);
         assertTrue(third.useTeam());
+        assertTrue(third.prefersTeam());
         for (int t = 0; t < window; t++) third.took(1_000);
         assertTrue(third.useTeam()); // on the team's run, not probing the caller alone
         assertTrue(new GptDecoder.Pace(true, window, shape + " other").useTeam()); // another shape: its own probe
+    }
+
+    /**
+     * Generation makes a decoder per reply; a closed decoder's team (its threads) goes to the next one of
+     * the same size. Only two are kept: the teams of more decoders closed at once are ended.
+     */
+    @Test
+    void aClosedDecodersTeamServesTheNextDecoderAndAtMostTwoAreKept() {
+        Gpt gpt = model();
+        dev.toygpt.kernels.Team first;
+        try (GptDecoder a = new GptDecoder(gpt, 2, false)) {
+            a.next(1);
+            first = a.team();
+        }
+        assertTrue(first.isOpen());
+        GptDecoder[] open = new GptDecoder[4];
+        dev.toygpt.kernels.Team[] teams = new dev.toygpt.kernels.Team[open.length];
+        for (int i = 0; i < open.length; i++) {
+            open[i] = new GptDecoder(gpt, 2, false);
+            open[i].next(1);
+            teams[i] = open[i].team();
+        }
+        assertSame(first, teams[0]);
+        assertEquals(4, java.util.Arrays.stream(teams).distinct().count());
+        for (GptDecoder d : open) d.close();
+        assertEquals(2, java.util.Arrays.stream(teams).filter(dev.toygpt.kernels.Team::isOpen).count());
+        try (GptDecoder alone = new GptDecoder(gpt, 1); GptDecoder again = new GptDecoder(gpt, 2, false)) {
+            alone.next(1);
+            again.next(1);
+            assertTrue(java.util.Arrays.asList(teams).contains(again.team()));
+            assertArrayEquals(alone.next(2), again.next(2)); // a kept team computes as a new one
+        }
+    }
+
+    /** A fresh adaptive decoder whose pace prefers the team runs its first tokens, not timed, on the team. */
+    @Test
+    void theFirstTokensGoTheWayTheLastChoiceWent() {
+        Gpt gpt = new Gpt(ModelConfig.gpt(61, 32, 2, 1, 16, 0f), new Rng(12)); // a shape no other test uses
+        gpt.train(false);
+        try (GptDecoder d = new GptDecoder(gpt, 2, true)) {
+            d.next(1);
+            assertNotNull(d.team(), "the first token ran on the team");
+        }
     }
 
     @Test
