@@ -395,36 +395,49 @@ public final class GptDecoder implements AutoCloseable {
      * virtual machine, on whether its processors share a core). Both give the same floats, so the choice
      * changes only the speed.
      *
-     * <p>Time is compared over windows of block_size/2 tokens. A window on the team and one alone are
-     * compared without their first tokens, which leaves out starting or waking the team's threads (a third
-     * of a millisecond, sometimes far more, on this project's virtual machine): that is paid once per switch,
-     * not per token. Then the faster way runs for a while: {@link #RUN} windows, twice as many each time the
-     * caller alone wins again, up to {@link #MAX_RUN}, so a machine where the team loses pays for few probes.
+     * <p>Time is compared over windows of block_size/2 tokens: a window on the team, then one alone, each
+     * judged by its median token, without its first (which pays for starting or waking the team's threads,
+     * a third of a millisecond, sometimes far more, on this project's virtual machine). A median, not a sum:
+     * one token held up by the system for a few milliseconds (a token takes 10-50 microseconds) made a team
+     * twice as fast lose. Then the faster way runs for a while: {@link #RUN}
+     * windows, twice as many each time the caller alone wins again, up to {@link #MAX_RUN}, so a machine where
+     * the team loses pays for few probes. Two bounds keep a wrong choice short: a run alone ends after
+     * {@link #MAX_ALONE_NANOS} of tokens (the first choices are made while the JIT is still compiling the
+     * team's code, which then loses several probes in a row); and a probe of the team stops as soon as its
+     * tokens took twice what the last window alone took, so probing a team that is much slower costs little.
      *
      * <p>A new decoder of the same model shape and thread count goes on where the last one stood (its choice,
-     * and how many of its windows remained before the next probe): a chat, or bench's rounds of a few hundred
-     * tokens, would otherwise probe at every reply, and a team can be ten times slower for that window.
+     * and how far it is into its run): a chat, or bench's rounds of a few hundred tokens, would otherwise
+     * probe at every reply.
      */
     static final class Pace {
         private static final int RUN = 14, MAX_RUN = 1024;
-        /** Per model shape and thread count, where the last decoder stood: {1 if the team won, run, window index}. */
-        private static final java.util.Map<String, int[]> LAST = new java.util.concurrent.ConcurrentHashMap<>();
+        /** The longest run alone, in its tokens' time, before the team is probed again. */
+        static final long MAX_ALONE_NANOS = 200_000_000L;
+        /** Per model shape and thread count, where the last decoder stood (see {@link #save}). */
+        private static final java.util.Map<String, long[]> LAST = new java.util.concurrent.ConcurrentHashMap<>();
         private final boolean adaptive;
         private final int window;
         private final String key;
-        private int tokens, windowIndex, run = RUN;
-        private long teamNanos, aloneNanos;
+        /** The token times of the window being probed, and how many. */
+        private final long[] times;
+        private int tokens, timed, windowIndex, run = RUN;
+        /** The team window's median (Long.MAX_VALUE if it was stopped), the last alone window's, and the current run alone's time. */
+        private long teamMedian, aloneMedian, aloneRunNanos;
         private boolean team = true;
 
         Pace(boolean adaptive, int window, String key) {
             this.adaptive = adaptive;
             this.window = window;
             this.key = key;
-            int[] last = LAST.get(key);
+            times = new long[window];
+            long[] last = LAST.get(key);
             if (adaptive && last != null) {
                 team = last[0] == 1;
-                run = last[1];
-                windowIndex = last[2];
+                run = (int) last[1];
+                windowIndex = (int) last[2];
+                aloneMedian = last[3];
+                aloneRunNanos = last[4];
             }
         }
 
@@ -440,19 +453,40 @@ public final class GptDecoder implements AutoCloseable {
 
         /** One token took nanos. */
         void took(long nanos) {
-            if (tokens > 0 || window == 1) {
-                if (windowIndex == 0) teamNanos += nanos;
-                else if (windowIndex == 1) aloneNanos += nanos;
-            }
-            if (++tokens < window) return;
+            if (windowIndex <= 1 && (tokens > 0 || window == 1)) times[timed++] = nanos;
+            if (windowIndex > 1 && !team) aloneRunNanos += nanos;
+            boolean stop = windowIndex == 0 && aloneMedian > 0 && sum(times, timed) > 2 * aloneMedian * Math.max(1, window - 1);
+            if (++tokens < window && !stop) return;
             tokens = 0;
+            if (windowIndex == 0) teamMedian = stop ? Long.MAX_VALUE : median(times, timed);
             if (windowIndex == 1) {
-                team = teamNanos <= aloneNanos;
+                aloneMedian = median(times, timed);
+                team = teamMedian <= aloneMedian;
                 run = team ? RUN : Math.min(MAX_RUN, 2 * run);
+                aloneRunNanos = 0;
             }
-            windowIndex = windowIndex == run + 1 ? 0 : windowIndex + 1;
-            if (windowIndex == 0) teamNanos = aloneNanos = 0;
-            if (adaptive && windowIndex != 1) LAST.put(key, new int[] {team ? 1 : 0, run, windowIndex});
+            timed = 0;
+            boolean runOver = windowIndex == run + 1 || windowIndex > 1 && !team && aloneRunNanos >= MAX_ALONE_NANOS;
+            windowIndex = runOver ? 0 : windowIndex + 1;
+            if (adaptive && windowIndex != 1) save();
+        }
+
+        /** Where this decoder stands, for the next one: never between the two windows of a probe. */
+        private void save() {
+            LAST.put(key, new long[] {team ? 1 : 0, run, windowIndex, aloneMedian, aloneRunNanos});
+        }
+
+        private static long sum(long[] t, int n) {
+            long s = 0;
+            for (int i = 0; i < n; i++) s += t[i];
+            return s;
+        }
+
+        private static long median(long[] t, int n) {
+            if (n == 0) return 0;
+            long[] sorted = java.util.Arrays.copyOf(t, n);
+            java.util.Arrays.sort(sorted);
+            return sorted[n / 2];
         }
     }
 

@@ -305,6 +305,49 @@ class GptDecoderTest {
         }
     }
 
+    /** One token held up (a preemption) in the team's window does not make a team twice as fast lose. */
+    @Test
+    void aProbeJudgesEachWindowByItsMedianToken() {
+        int window = 8;
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test median " + System.nanoTime());
+        for (int t = 0; t < window; t++) pace.took(t == 3 ? 50_000_000 : 10_000); // the team, one token held up
+        assertFalse(pace.useTeam());
+        for (int t = 0; t < window; t++) pace.took(20_000); // alone: twice as slow, but 160 us in all, not 50 ms
+        assertTrue(pace.prefersTeam());
+        assertTrue(pace.useTeam());
+    }
+
+    /**
+     * Alone wins a probe (here by far, as while the JIT has not yet compiled the team's code): its run of
+     * windows is long, but it ends after MAX_ALONE_NANOS of tokens, and then the team is probed again. And a
+     * probe of a team that is much slower stops once its tokens took twice the last alone window.
+     */
+    @Test
+    void aRunAloneEndsAfterItsTimeAndAProbeOfASlowTeamStopsEarly() {
+        int window = 4;
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test bounds " + System.nanoTime());
+        for (int t = 0; t < window; t++) pace.took(50_000_000); // the team: slow
+        for (int t = 0; t < window; t++) pace.took(5_000_000); // alone
+        assertFalse(pace.prefersTeam());
+        long alone = 0;
+        int windows = 0;
+        while (!pace.useTeam()) {
+            for (int t = 0; t < window; t++) pace.took(5_000_000);
+            alone += window * 5_000_000L;
+            windows++;
+        }
+        assertTrue(windows < 14 * 2, "the run of 28 windows ended by time: " + windows);
+        assertTrue(alone >= GptDecoder.Pace.MAX_ALONE_NANOS && alone < GptDecoder.Pace.MAX_ALONE_NANOS + window * 5_000_000L, "alone for " + alone + " ns");
+        // the probe of the team: its first token is not timed; the next two take 20 ms each, past twice 3 x 5 ms
+        pace.took(50_000_000);
+        pace.took(20_000_000);
+        assertTrue(pace.useTeam());
+        pace.took(20_000_000);
+        assertFalse(pace.useTeam(), "the probe stopped after 2 of its 3 timed tokens; now the window alone");
+        for (int t = 0; t < window; t++) pace.took(5_000_000);
+        assertFalse(pace.prefersTeam());
+    }
+
     @Test
     void generationOnSeveralThreadsWritesTheSameTextAsOnOne() {
         Gpt gpt = new Gpt(ModelConfig.gpt(67, 64, 4, 2, 40, 0f), new Rng(7));
