@@ -99,7 +99,8 @@ final class ExportCommand implements Callable<Integer> {
             Files.writeString(tmp.resolve("README.md"), resource("README.md")
                     .replace("${SOURCE}", source.toAbsolutePath().normalize().toString())
                     .replace("${STEP}", Long.toString(steps))
-                    .replace("${MAX_ITERS}", Integer.toString(settings.maxIters()))
+                    .replace("${MAX_ITERS}", settings.stepLimited() ? String.format(Locale.ROOT, "%,d steps", settings.maxIters())
+                            : "no step limit, only " + settings.budget() + " of time: give train.py --max-iters")
                     .replace("${MODEL}", c.kind().cliName() + String.format(Locale.ROOT, " (%,d parameters)", loaded.model().parameterCount()))
                     .replace("${BATCH}", settings.batchSize() + " x " + c.blockSize())
                     .replace("${DATA}", text.toString()), StandardCharsets.UTF_8);

@@ -57,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-iters", paramLabel = "N", description = "batches per loss estimate") Integer evalIters;
     @Option(names = "--lr", paramLabel = "X", description = "learning rate") Float lr;
     @Option(names = "--time-limit", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "stop after this wall-clock time, e.g. 60s, 10m, 1h") Duration timeLimit;
+            description = "train for this wall-clock time, e.g. 60s, 10m, 1h: without --max-iters the run goes on until it is up, with it whichever ends first") Duration timeLimit;
     @Option(names = "--seed", paramLabel = "N", description = "random seed for initial weights, batches and dropout") Long seed;
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all cores)") Integer threads;
 
@@ -206,10 +206,9 @@ final class TrainCommand implements Callable<Integer> {
         err.printf(Locale.ROOT, "model %s: %,d parameters%s%n", config.kind(), lm.parameterCount(), describe(config));
         err.printf(Locale.ROOT, "data %s: %,d characters, %d distinct; %,d for training, %,d for validation%n",
                 corpus.name(), corpus.tokens().length, vocab.size(), split.train().length, split.val().length);
-        err.printf(Locale.ROOT, "training: %s lr %s, batch %d x %d%s, %,d steps%s, %d threads, %s kernels; run directory %s%n",
+        err.printf(Locale.ROOT, "training: %s lr %s, batch %d x %d%s, %s, %d threads, %s kernels; run directory %s%n",
                 settings.optimizer(), Float.toString(settings.learningRate()), settings.batchSize(), config.blockSize(),
-                settings.microBatches() > 1 ? " in " + settings.microBatches() + " micro-batches" : "", settings.maxIters(),
-                settings.timeLimitSeconds() > 0 ? String.format(Locale.ROOT, " or %.0f s", settings.timeLimitSeconds()) : "",
+                settings.microBatches() > 1 ? " in " + settings.microBatches() + " micro-batches" : "", settings.budget(),
                 Parallel.threads(), dev.toygpt.kernels.MatMul.SIMD ? "SIMD" : "portable (start with ./toygpt for SIMD)", out);
 
         dev.toygpt.web.PlaygroundServer server = null;
@@ -358,7 +357,9 @@ final class TrainCommand implements Callable<Integer> {
         int batch = batchSize != null ? batchSize : s.batchSize();
         // a batch size of the user's that the preset's parts do not divide is taken whole, unless parts are asked for too
         int parts = microBatches != null ? microBatches : batch % s.microBatches() == 0 ? s.microBatches() : 1;
-        return new TrainSettings(batch, maxIters != null ? maxIters : s.maxIters(),
+        // --time-limit without --max-iters: the time is the budget, and the run goes on until it is up
+        boolean timeOnly = maxIters == null && !resume && timeLimit != null && timeLimit.toMillis() > 0;
+        return new TrainSettings(batch, maxIters != null ? maxIters : timeOnly ? TrainSettings.NO_STEP_LIMIT : s.maxIters(),
                 evalInterval != null ? evalInterval : s.evalInterval(), evalIters != null ? evalIters : s.evalIters(), rate,
                 optimizer != null ? optimizer.toLowerCase(Locale.ROOT) : s.optimizer(),
                 weightDecay != null ? weightDecay : s.weightDecay(), gradClip != null ? gradClip : s.gradClip(),

@@ -30,7 +30,8 @@ final class TrainProgress implements Trainer.Listener, AutoCloseable {
     @Override
     public void started(long fromStep, long maxIters) {
         if (!interactive) return;
-        bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(maxIters).startsFrom(fromStep, Duration.ZERO)
+        // a run whose budget is its time alone has no last step: the bar then counts steps without a percentage
+        bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(settings.stepLimited() ? maxIters : -1).startsFrom(fromStep, Duration.ZERO)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(110)
                 .setConsumer(new ConsoleProgressBarConsumer(Console.err())).setUnit(" steps", 1).build();
     }
@@ -44,7 +45,8 @@ final class TrainProgress implements Trainer.Listener, AutoCloseable {
             bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f %,.0f tok/s", smoothedLoss, smoothedTokensPerSecond));
         } else if (System.nanoTime() - lastPlainLine > 30e9) { // a heartbeat for logs between evaluations
             lastPlainLine = System.nanoTime();
-            Console.err().printf(Locale.ROOT, "step %,d/%,d: loss %.4f, %,.0f tokens/s%n", step, settings.maxIters(), smoothedLoss, smoothedTokensPerSecond);
+            String of = settings.stepLimited() ? String.format(Locale.ROOT, "/%,d", settings.maxIters()) : "";
+            Console.err().printf(Locale.ROOT, "step %,d%s: loss %.4f, %,.0f tokens/s%n", step, of, smoothedLoss, smoothedTokensPerSecond);
         }
     }
 

@@ -20,11 +20,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * losses and its checkpoints. The playground lists runs with it. Values a starting run does not have yet
  * are null.
  *
- * @param updated the newest modification time of metrics.csv and checkpoints.json, in epoch milliseconds
+ * @param maxIters the step budget, null when the run's only budget is its time limit
+ * @param updated  the newest modification time of metrics.csv and checkpoints.json, in epoch milliseconds
+ * @param finished whether the last checkpoint reached the step budget or the time limit
  */
 public record RunSummary(String id, String model, Long parameters, Map<String, Object> config, Long step,
                          Integer maxIters, Double bestValLoss, Double lastTrainLoss, Double lastValLoss,
-                         long updated, List<CheckpointInfo> checkpoints) {
+                         long updated, List<CheckpointInfo> checkpoints, boolean finished) {
 
     /** One checkpoint of the run, with a label for a menu ("best · step 1000 · val 1.951"). */
     public record CheckpointInfo(String id, String label, Long step, Double valLoss) {}
@@ -40,6 +42,7 @@ public record RunSummary(String id, String model, Long parameters, Map<String, O
         Integer maxIters = null;
         Long checkpointStep = null;
         Double bestValLoss = null;
+        boolean timeUp = false;
         if (last != null) {
             try {
                 config = Checkpoint.readConfig(last).getKey();
@@ -49,9 +52,12 @@ public record RunSummary(String id, String model, Long parameters, Map<String, O
             JsonNode state = readJson(last.resolve(Checkpoint.STATE_FILE));
             if (state != null) {
                 if (state.path("settings").has("maxIters")) maxIters = state.path("settings").path("maxIters").asInt();
+                if (maxIters != null && maxIters == TrainSettings.NO_STEP_LIMIT) maxIters = null; // trained by time alone
                 if (state.path("state").has("step")) checkpointStep = state.path("state").path("step").asLong();
                 double best = state.path("state").path("bestValLoss").asDouble(Double.NaN);
                 if (!Double.isNaN(best)) bestValLoss = best;
+                double limit = state.path("settings").path("timeLimitSeconds").asDouble(0);
+                timeUp = limit > 0 && state.path("state").path("elapsedSeconds").asDouble(0) >= limit;
             }
         }
         JsonNode pointers = readJson(run.dir().resolve(RunDirectory.POINTERS));
@@ -78,7 +84,8 @@ public record RunSummary(String id, String model, Long parameters, Map<String, O
         return new RunSummary(run.id(), config == null ? null : config.kind().cliName(), config == null ? null : parameters(config),
                 config == null ? null : configMap(config), step, maxIters, bestValLoss == null || bestValLoss.isNaN() ? null : bestValLoss,
                 lastRow == null ? null : lastRow.trainLoss(), lastRow == null ? null : lastRow.valLoss(),
-                Math.max(modified(run.metricsFile()), modified(run.dir().resolve(RunDirectory.POINTERS))), checkpoints);
+                Math.max(modified(run.metricsFile()), modified(run.dir().resolve(RunDirectory.POINTERS))), checkpoints,
+                timeUp || maxIters != null && step != null && step >= maxIters);
     }
 
     /** metrics.csv's rows; a missing file or a torn last line (being written) gives what can be read. */

@@ -8,6 +8,7 @@ package dev.toygpt.train;
  * @param schedule         "constant", "cosine" (linear warm-up then cosine decay to minLr at maxIters), or "time"
  *                         (warm-up, the full rate, then a linear decay to minLr over the last 40% of the time
  *                         limit, by elapsed time)
+ * @param maxIters         stop after this many steps; {@link #NO_STEP_LIMIT} when the time limit is the only budget
  * @param timeLimitSeconds stop after this much wall-clock training time, 0 for no limit
  * @param microBatches     parts each batch is cut into, each taken forward and backward on its own (see
  *                         {@link TrainStep}); the gradient is their mean. The results depend on this count,
@@ -19,6 +20,22 @@ public record TrainSettings(int batchSize, int maxIters, int evalInterval, int e
 
     /** The schedule that --time-limit brings unless another is asked for: it decays over the time budget. */
     public static final String TIME_SCHEDULE = "time";
+
+    /** maxIters of a run whose only budget is its --time-limit (given without --max-iters). */
+    public static final int NO_STEP_LIMIT = Integer.MAX_VALUE;
+
+    /** Whether the run stops after maxIters steps, not only when its time is up. */
+    public boolean stepLimited() {
+        return maxIters != NO_STEP_LIMIT;
+    }
+
+    /** The budget in words: "2,000 steps", "2,000 steps or 60 s", or "60 s". */
+    public String budget() {
+        String time = timeLimitSeconds > 0 ? String.format(java.util.Locale.ROOT, "%.0f s", timeLimitSeconds) : "";
+        if (!stepLimited()) return time;
+        String steps = String.format(java.util.Locale.ROOT, "%,d steps", maxIters);
+        return time.isEmpty() ? steps : steps + " or " + time;
+    }
 
     public TrainSettings validate() {
         positive("--batch-size", batchSize);
@@ -45,6 +62,10 @@ public record TrainSettings(int batchSize, int maxIters, int evalInterval, int e
             throw new IllegalArgumentException("--train-fraction must be between 0 and 1 (exclusive), got " + trainFraction);
         }
         if (!(timeLimitSeconds >= 0)) throw new IllegalArgumentException("--time-limit must be positive");
+        if (!stepLimited() && !(timeLimitSeconds > 0)) throw new IllegalArgumentException("a run without a step limit needs a --time-limit");
+        if (!stepLimited() && schedule.equals("cosine")) {
+            throw new IllegalArgumentException("--schedule cosine decays the learning rate over --max-iters: give one, or use --schedule time");
+        }
         positive("--micro-batches", microBatches);
         if (batchSize % microBatches != 0) {
             throw new IllegalArgumentException("--micro-batches must divide the batch size: " + batchSize + " sequences cannot be cut into "

@@ -139,8 +139,7 @@ final class Catalog implements AutoCloseable {
         RunSummary s = summary(run);
         ObjectNode n = JsonBody.JSON.valueToTree(s);
         boolean recent = System.currentTimeMillis() - s.updated() < TRAINING_WINDOW_MILLIS;
-        boolean unfinished = s.maxIters() == null || s.step() == null || s.step() < s.maxIters();
-        n.put("training", trainingHere.contains(run.dir()) || (recent && unfinished));
+        n.put("training", trainingHere.contains(run.dir()) || (recent && !s.finished()));
         n.put("sample", sample(run));
         return n;
     }

@@ -17,6 +17,7 @@ import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The train command: what it prints where, and how it starts, refuses and continues runs. */
@@ -125,6 +126,36 @@ class TrainCommandTest {
         Cli.Result constant = Cli.trainTiny(data, tmp.resolve("constant"), 1_000_000, "--time-limit", "1s", "--schedule", "constant",
                 "--sample-tokens", "0");
         assertEquals("constant", Checkpoint.readSettings(new RunDirectory(tmp.resolve("constant")).last()).schedule(), constant.toString());
+    }
+
+    /** --time-limit without --max-iters: the preset's steps are no limit, the run trains until its time is up. */
+    @Test
+    void aTimeLimitWithoutMaxItersIsTheRunsOnlyBudget() throws IOException {
+        Path data = TinyRuns.writeText(tmp);
+        Path timed = tmp.resolve("timed");
+        Cli.Result r = Cli.ok("train", "--model", "bigram", "--data", data.toString(), "--out", timed.toString(), "--time-limit", "2s",
+                "--eval-interval", "2000", "--eval-iters", "4", "--sample-tokens", "0");
+        assertTrue(r.err().contains(", 2 s, "), "the settings line gives the time as the budget: " + r.err());
+        var reached = java.util.regex.Pattern.compile("time limit reached after ([0-9,]+) steps").matcher(r.err());
+        assertTrue(reached.find(), r.err());
+        long steps = Long.parseLong(reached.group(1).replace(",", ""));
+        assertTrue(steps > 5_000, "past the bigram preset's 5,000 steps in 2 s: " + steps);
+        var settings = Checkpoint.readSettings(new RunDirectory(timed).last());
+        assertFalse(settings.stepLimited());
+        assertEquals("time", settings.schedule());
+        var listed = dev.toygpt.train.RunSummary.of(dev.toygpt.train.RunIndex.scan(tmp).run("timed").orElseThrow());
+        assertNull(listed.maxIters(), "the run listing has no step limit to show");
+        assertTrue(listed.finished(), "its time is up: the playground does not show it as training");
+        // with --max-iters as well, whichever ends first: here the steps
+        Cli.Result both = Cli.ok("train", "--model", "bigram", "--data", data.toString(), "--out", tmp.resolve("both").toString(),
+                "--time-limit", "60s", "--max-iters", "300", "--eval-interval", "100", "--eval-iters", "4", "--sample-tokens", "0");
+        assertTrue(both.err().contains(", 300 steps or 60 s, ") && both.err().contains("finished 300 steps"), both.err());
+        // a cosine schedule needs steps to decay over
+        Cli.Result cosine = Cli.run("train", "--model", "bigram", "--data", data.toString(), "--out", tmp.resolve("cosine").toString(),
+                "--time-limit", "2s", "--schedule", "cosine");
+        assertEquals(2, cosine.exitCode(), cosine.toString());
+        assertTrue(cosine.err().contains("--schedule cosine decays the learning rate over --max-iters"), cosine.err());
+        assertFalse(Files.exists(tmp.resolve("cosine").resolve("metrics.csv")));
     }
 
     @Test
