@@ -52,7 +52,8 @@ final class SimdVec {
                     b3 = lanes[at + 3] + lanes[at + 7];
             return (b0 + b2) + (b1 + b3);
         }
-        float[] t = java.util.Arrays.copyOfRange(lanes, at, at + L); // other widths: the same tree, in a copy
+        if (L == 4) return (lanes[at] + lanes[at + 2]) + (lanes[at + 1] + lanes[at + 3]);
+        float[] t = java.util.Arrays.copyOfRange(lanes, at, at + L); // other widths (none in use): the same tree, in a copy
         for (int half = L / 2; half >= 1; half /= 2) {
             for (int i = 0; i < half; i++) t[i] += t[i + half];
         }
