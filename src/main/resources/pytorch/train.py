@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import struct
@@ -88,13 +89,36 @@ def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
+TIME_WARMUP, TIME_DECAY = 0.05, 0.4  # dev.toygpt.train.Trainer's time schedule: 5% warm-up, decay over the last 40%
+NO_STEP_LIMIT = 2 ** 31 - 1  # maxIters of a run whose only budget is its time limit (TrainSettings.NO_STEP_LIMIT)
+
+
 def learning_rate_schedule(s):
-    """ToyGPT's schedules (dev.toygpt.optim.LearningRateSchedule): constant, or linear warm-up then cosine decay."""
+    """ToyGPT's schedules (dev.toygpt.optim.LearningRateSchedule, dev.toygpt.train.Trainer): constant; linear
+    warm-up then cosine decay over max_iters; or "time", which goes by the share of the time limit spent (or of
+    max_iters, if further along). Returns lr(step, elapsed_seconds), in ToyGPT's float arithmetic."""
     max_lr, min_lr, warmup, decay = f32(s["learningRate"]), f32(s["minLr"]), s["warmupIters"], s["maxIters"]
     if s["schedule"] == "constant":
-        return lambda step: max_lr
+        return lambda step, elapsed: max_lr
+    if s["schedule"] == "time":
+        limit, decay_start = s["timeLimitSeconds"], max(TIME_WARMUP, 1 - TIME_DECAY)
 
-    def cosine(step):
+        def by_time(step, elapsed):
+            spent = min(1.0, max(0.0, max(elapsed / limit, step / decay)))
+            if spent < TIME_WARMUP:
+                lr = f32(max_lr * (0.1 + 0.9 * spent / TIME_WARMUP))
+            elif spent <= decay_start:
+                lr = max_lr
+            else:
+                progress = (spent - decay_start) / max(1e-9, 1 - decay_start)
+                lr = f32(min_lr + (1 - progress) * f32(max_lr - min_lr))
+            if step < warmup:
+                lr = f32(f32(lr * (step + 1)) / (warmup + 1))
+            return lr
+
+        return by_time
+
+    def cosine(step, elapsed):
         if step < warmup:
             return f32(f32(max_lr * (step + 1)) / (warmup + 1))
         if step >= decay:
@@ -103,6 +127,28 @@ def learning_rate_schedule(s):
         return f32(min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * f32(max_lr - min_lr))
 
     return cosine
+
+
+def parse_duration(text):
+    """A duration as ToyGPT's --time-limit takes it: seconds, or parts such as 90s, 5m, 1h30m, 250ms, 2d."""
+    v = text.strip().lower()
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    if re.fullmatch(r"\d+(\.\d+)?", v):
+        return float(v)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", v)
+    if not parts or "".join(n + u for n, u in parts) != v:
+        raise argparse.ArgumentTypeError("'%s' is not a duration; use e.g. 90s, 5m or 1h30m" % text)
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def budget(settings):
+    """The run's budget in words, as ToyGPT prints it: "2,000 steps", "2,000 steps or 60 s", or "60 s"."""
+    limit = settings["timeLimitSeconds"]
+    time_part = "%.0f s" % limit if limit > 0 else ""
+    if settings["maxIters"] == NO_STEP_LIMIT:
+        return time_part
+    steps = "{:,} steps".format(settings["maxIters"])
+    return steps + " or " + time_part if time_part else steps
 
 
 def read_json(path):
@@ -308,6 +354,9 @@ def parse_args():
                     help="run directory to continue and write to (default: run/ in this folder); a new directory "
                          "starts as a copy of run/")
     ap.add_argument("--max-iters", type=int, help="train until this step (total steps, as in ToyGPT)")
+    ap.add_argument("--time-limit", type=parse_duration, metavar="DURATION",
+                    help="stop once the run has trained this long, e.g. 90s, 10m, 1h, counted from its start as in "
+                         "ToyGPT (its time so far is in the checkpoint); whichever of it and --max-iters comes first ends it")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data", help="the training text, if it is no longer at the path recorded in data.json")
     ap.add_argument("--micro-batch", type=int, default=0,
@@ -362,6 +411,10 @@ def main():
         if args.max_iters <= 0:
             raise UserError("--max-iters must be positive, got %d" % args.max_iters)
         settings["maxIters"] = args.max_iters
+    if args.time_limit is not None:
+        if not args.time_limit > 0:
+            raise UserError("--time-limit must be positive, got %s" % args.time_limit)
+        settings["timeLimitSeconds"] = args.time_limit
     B, T = settings["batchSize"], config["block_size"]
     if B < world:
         raise UserError("the run's batch has %d rows, fewer than the %d processes: each process needs at least one" % (B, world))
@@ -383,12 +436,13 @@ def main():
     wd = settings["weightDecay"]
     opt_name = settings["optimizer"]
     lr_at = learning_rate_schedule(settings)
+    time_limit = settings["timeLimitSeconds"]
     if opt_name == "adamw":
-        opt = torch.optim.AdamW(net.parameters(), lr=lr_at(0), betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+        opt = torch.optim.AdamW(net.parameters(), lr=lr_at(0, 0.0), betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
     elif opt_name == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=lr_at(0), betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
+        opt = torch.optim.Adam(net.parameters(), lr=lr_at(0, 0.0), betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
     else:
-        opt = torch.optim.SGD(net.parameters(), lr=lr_at(0))
+        opt = torch.optim.SGD(net.parameters(), lr=lr_at(0, 0.0))
     opt_steps = load_optimizer(opt, net, os.path.join(checkpoint, "optimizer.safetensors"), opt_name)
     trainable = DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None) if distributed else net
 
@@ -415,21 +469,21 @@ def main():
         return d[ix].to(device), d[ix + 1].to(device)
 
     @torch.no_grad()
-    def estimate_loss():
+    def estimate_loss(batches):
         """The lecture's estimate_loss over ToyGPT's evaluation batches; the processes share the batches."""
         net.eval()
         out_losses = []
         for name in ("train", "val"):
             d = splits[name]
             total = torch.zeros((), dtype=torch.float64, device=device)
-            for i in range(eval_iters):
+            for i in range(batches):
                 positions = [eval_rng.next_int(len(d) - T) for _ in range(B)]  # every process draws, to stay in step
                 if i % world == rank:
                     x, y = rows(d, positions)
                     total += net(x, y)[1].double()
             if distributed:
                 dist.all_reduce(total)
-            out_losses.append(total.item() / eval_iters)
+            out_losses.append(total.item() / batches)
         net.train()
         return out_losses
 
@@ -457,10 +511,11 @@ def main():
         path = run.save(step, is_best, best, write)
         say("saved %s" % path)
 
-    say("%s: continuing %s at step %d of %d with %s, %d process%s, batch %d x %d%s"
-        % (ENGINE, out, step, max_iters, device.type, world, "" if world == 1 else "es", B, T,
+    say("%s: continuing %s at step %d (budget %s, %.0f s trained so far) with %s, %d process%s, batch %d x %d%s"
+        % (ENGINE, out, step, budget(settings), state["elapsedSeconds"], device.type, world, "" if world == 1 else "es", B, T,
            "" if len(chunks) == 1 else " (%d micro-batches of %d rows per process)" % (len(chunks), micro)))
     saved_step, last_train, last_val, tokens_done, t_log = step, float("nan"), float("nan"), 0, time.time()
+    first_step, time_up = step, False
     stop = []
     if not distributed:
         # Ctrl-C: finish the step, save a checkpoint and stop (under torchrun, stop with the last checkpoint instead)
@@ -469,9 +524,19 @@ def main():
     while True:
         if stop:
             break
-        done = step >= max_iters
-        if (step % eval_interval == 0 or done) and evaluated != step:
-            last_train, last_val = estimate_loss()
+        elapsed = elapsed_before + time.time() - start
+        if distributed and time_limit > 0:
+            # every process must stop at the same step: the first process's clock decides
+            clock = torch.tensor([elapsed], dtype=torch.float64, device=device)
+            dist.broadcast(clock, 0)
+            elapsed = clock.item()
+        time_up = time_limit > 0 and elapsed >= time_limit
+        done = step >= max_iters or time_up
+        # ToyGPT's rules for a timed run: no evaluation of the untrained model, and a twentieth of the batches
+        # until the end (they draw from the evaluation generator, so the batches after stay ToyGPT's)
+        untrained_in_timed_run = step == 0 and time_limit > 0 and not done
+        if (step % eval_interval == 0 or done) and evaluated != step and not untrained_in_timed_run:
+            last_train, last_val = estimate_loss(max(1, eval_iters // 20) if time_limit > 0 and not done else eval_iters)
             if not (math.isfinite(last_train) and math.isfinite(last_val)):
                 raise UserError("the estimated loss became %s at step %d; training stopped" % (last_val, step))
             evaluated = step
@@ -479,15 +544,18 @@ def main():
             if is_best:
                 best, best_step = last_val, step
             if main_process:
-                metrics.append(step, last_train, last_val, lr_at(max(0, step - 1)), elapsed_before + time.time() - start)
+                logged_lr = lr_at(step, elapsed) if settings["schedule"] == "time" else lr_at(max(0, step - 1), elapsed)
+                metrics.append(step, last_train, last_val, logged_lr, elapsed)
             say("step %d: train loss %.4f, val loss %.4f%s" % (step, last_train, last_val, " (best)" if is_best else ""))
             if step > 0:
                 if main_process:
                     save(best_step == step)
                 saved_step = step
         if done:
+            if time_up:
+                say("time limit reached after %d steps" % step)
             break
-        lr = lr_at(step)
+        lr = lr_at(step, elapsed)
         for group in opt.param_groups:
             group["lr"] = lr
         positions = [train_rng.next_int(len(splits["train"]) - T) for _ in range(B)]  # the whole global batch
@@ -521,9 +589,15 @@ def main():
     if stop:
         say("stopped at step %d; continue with the same command" % step)
         sys.exit(130)
-    say("finished %d steps; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s"
-        % (step, last_train, last_val, best, out))
-    say("take it back with: ./toygpt train --out %s --resume (or sample, chat, eval, plot)" % out)
+    if step == first_step:
+        more = ("--time-limit longer than %.0f s (the whole run's time, counted from its start)" % time_limit if time_up
+                else "--max-iters above {:,}".format(step))
+        say("nothing to train: the run's budget (%s) was spent at step %s (best val loss %.4f); to train on, give %s"
+            % (budget(settings), "{:,}".format(step), best, more))
+    else:
+        say("finished %d steps; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s"
+            % (step, last_train, last_val, best, out))
+        say("take it back with: ./toygpt train --out %s --resume (or sample, chat, eval, plot)" % out)
     if distributed:
         # Every checkpoint is on disk. Wait for the other processes, then leave at once: PyTorch 1.13 sometimes
         # hung for good in destroy_process_group or in the interpreter's teardown of gloo's threads (a

@@ -99,8 +99,7 @@ final class ExportCommand implements Callable<Integer> {
             Files.writeString(tmp.resolve("README.md"), resource("README.md")
                     .replace("${SOURCE}", source.toAbsolutePath().normalize().toString())
                     .replace("${STEP}", Long.toString(steps))
-                    .replace("${MAX_ITERS}", settings.stepLimited() ? String.format(Locale.ROOT, "%,d steps", settings.maxIters())
-                            : "no step limit, only " + settings.budget() + " of time: give train.py --max-iters")
+                    .replace("${MAX_ITERS}", settings.stepLimited() ? settings.budget() : settings.budget() + " of training time and no step limit")
                     .replace("${MODEL}", c.kind().cliName() + String.format(Locale.ROOT, " (%,d parameters)", loaded.model().parameterCount()))
                     .replace("${BATCH}", settings.batchSize() + " x " + c.blockSize())
                     .replace("${DATA}", text.toString()), StandardCharsets.UTF_8);
@@ -123,8 +122,10 @@ final class ExportCommand implements Callable<Integer> {
         }
         var err = Console.err();
         err.printf(Locale.ROOT, "exported the run at %s (step %,d) to %s for PyTorch%n", source, state.path("state").path("step").asLong(), pytorch);
-        err.printf("continue it with: /usr/bin/python3 %s --max-iters N   (torchrun: see %s)%n",
-                pytorch.resolve("train.py"), pytorch.resolve("README.md"));
+        // the budget to give: a timed run keeps its limit, counted from its start, so a new one must be longer
+        String budget = settings.timeLimitSeconds() > 0 ? (settings.stepLimited() ? "--max-iters N --time-limit DURATION" : "--time-limit DURATION")
+                : "--max-iters N";
+        err.printf("continue it with: /usr/bin/python3 %s %s   (torchrun: see %s)%n", pytorch.resolve("train.py"), budget, pytorch.resolve("README.md"));
         return 0;
     }
 

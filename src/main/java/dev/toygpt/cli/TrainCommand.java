@@ -222,9 +222,11 @@ final class TrainCommand implements Callable<Integer> {
         RunPlotter plotter = new RunPlotter(run, RunPlotter.defaultTitle(out), err); // loss.png and loss.svg in the run directory
         Trainer trainer = new Trainer(lm, vocab, split.train(), split.val(), settings, run, corpus.name(), plotter.and(progress));
         if (initNote != null) trainer.note("init_from", initNote);
+        long resumedAt = -1;
         if (resumeFrom != null) {
             trainer.resumeFrom(resumeFrom);
-            err.printf("resuming from %s at step %,d%n", resumeFrom, trainer.step());
+            resumedAt = trainer.step();
+            err.printf("resuming from %s at step %,d%n", resumeFrom, resumedAt);
         }
 
         CountDownLatch finished = new CountDownLatch(1);
@@ -238,7 +240,7 @@ final class TrainCommand implements Callable<Integer> {
         }, "toygpt-save-on-exit");
         Runtime.getRuntime().addShutdownHook(onCtrlC);
         Trainer.Result result;
-        boolean interrupted;
+        boolean interrupted, spent;
         try {
             try {
                 result = trainer.run();
@@ -247,13 +249,18 @@ final class TrainCommand implements Callable<Integer> {
                 plotter.finish();
             }
             interrupted = result.stopReason().startsWith("stopped");
-            if (result.evaluatedStep() == result.steps()) {
-                err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
-                        result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
+            spent = result.steps() == resumedAt && !interrupted;
+            if (spent) {
+                err.println(spentAlready(settings, result, out));
             } else {
-                err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
+                if (result.evaluatedStep() == result.steps()) {
+                    err.printf(Locale.ROOT, "%s; train loss %.4f, val loss %.4f (best %.4f); checkpoints in %s%n",
+                            result.stopReason(), result.trainLoss(), result.valLoss(), result.bestValLoss(), out);
+                } else {
+                    err.printf(Locale.ROOT, "%s (best val loss so far %.4f); checkpoints in %s%n", result.stopReason(), result.bestValLoss(), out);
+                }
+                err.println(describeTime(result.time(), settings.batchSize() * config.blockSize()));
             }
-            err.println(describeTime(result.time(), settings.batchSize() * config.blockSize()));
             if (interrupted) err.printf("continue with: ./toygpt train --out %s --resume%n", out);
         } catch (RuntimeException | java.io.IOException e) {
             try {
@@ -271,7 +278,7 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalStateException shuttingDown) {
             return 130; // Ctrl-C came after the last step: the run is complete and saved
         }
-        if (sampleTokens > 0) {
+        if (sampleTokens > 0 && !spent) {
             err.println("sample:");
             SampleCommand.stream(lm, vocab, new int[]{SampleCommand.startToken(vocab)}, sampleTokens,
                     dev.toygpt.sample.SamplingSettings.defaults(), new Rng(settings.seed()), Console.out(), true);
@@ -350,6 +357,15 @@ final class TrainCommand implements Callable<Integer> {
         return new ModelConfig(p.kind(), vocabSize, ne, nHead != null ? nHead : p.nHead(),
                 nLayer != null ? nLayer : p.nLayer(), blockSize != null ? blockSize : p.blockSize(),
                 dropout != null ? dropout : p.dropout(), hid);
+    }
+
+    /** A resumed run whose budget was spent before it started: what to give to train on. */
+    static String spentAlready(TrainSettings settings, Trainer.Result result, Path out) {
+        boolean timeUp = result.stopReason().startsWith("time limit");
+        String more = timeUp ? String.format(Locale.ROOT, "--time-limit longer than %.0f s (the whole run's time, counted from its start)", settings.timeLimitSeconds())
+                : String.format(Locale.ROOT, "--max-iters above %,d", result.steps());
+        return String.format(Locale.ROOT, "nothing to train: the run's budget (%s) was spent at step %,d (best val loss %.4f); to train on, give %s."
+                + " Checkpoints in %s", settings.budget(), result.steps(), result.bestValLoss(), more, out);
     }
 
     private TrainSettings override(TrainSettings s) {

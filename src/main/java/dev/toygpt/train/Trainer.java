@@ -317,7 +317,11 @@ public final class Trainer {
      * decay to min_lr over its last 40%.
      */
     private float learningRate(long step, double elapsedSeconds) {
-        if (schedule != null) return schedule.at(step);
+        return schedule != null ? schedule.at(step) : timeScheduleRate(settings, step, elapsedSeconds);
+    }
+
+    /** The time schedule's learning rate for the step about to be taken after elapsedSeconds of training (see above). */
+    public static float timeScheduleRate(TrainSettings settings, long step, double elapsedSeconds) {
         // whichever budget runs out first, the time or max_iters, ends the decay
         double spent = Math.max(elapsedSeconds / settings.timeLimitSeconds(), (double) step / settings.maxIters());
         float lr = LearningRateSchedule.byTimeFraction(settings.learningRate(), settings.minLr(), TIME_WARMUP, TIME_DECAY, spent);

@@ -8,6 +8,8 @@ import dev.toygpt.train.Checkpoint;
 import dev.toygpt.train.MetricsLog;
 import dev.toygpt.train.RunDirectory;
 import dev.toygpt.train.TinyRuns;
+import dev.toygpt.train.TrainSettings;
+import dev.toygpt.train.Trainer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -144,6 +147,112 @@ class PyTorchHandoverTest {
         assertEquals(8, after.size(), "one row per evaluation, none repeated");
     }
 
+    /**
+     * A run on the time schedule, with a step limit that ends it long before its hour: after the hand-over its
+     * learning rate goes by the steps (the larger share of the budget), so PyTorch's steps 20 to 30 must match
+     * ToyGPT's own, and so must the evaluation batches, a twentieth of them inside a timed run and all at its end,
+     * with two processes.
+     */
+    @Test
+    void aRunOnTheTimeScheduleContinuesWithToyGptsRatesAndEvaluations() throws Exception {
+        Path timed = tmp.resolve("timed");
+        Cli.trainTiny(text, timed, 20, "--batch-size", "5", "--dropout", "0", "--eval-interval", "5", "--eval-iters", "40",
+                "--time-limit", "1h", "--warmup-iters", "3", "--threads", "1");
+        assertEquals("time", JSON.readTree(new RunDirectory(timed).last().resolve(Checkpoint.STATE_FILE).toFile())
+                .path("settings").path("schedule").asText());
+        Path folder = tmp.resolve("timed-pytorch");
+        Cli.ok("export", "--checkpoint", timed.toString(), "--pytorch", folder.toString());
+        assertTrue(Files.readString(folder.resolve("README.md")).contains("the run's settings say 20 steps or 3600 s"));
+        // two processes: they stop on the first one's clock, and share the evaluation batches
+        List<String> command = new ArrayList<>(torchrun());
+        command.addAll(List.of("--redirects", "1", "--tee", "1", "--standalone", "--nproc_per_node", "2",
+                folder.resolve("train.py").toString(), "--device", "cpu", "--max-iters", "30"));
+        String out = python(folder, command);
+        assertTrue(out.contains("finished 30 steps"), out);
+
+        Path toygpt = copyRun(timed, tmp.resolve("timed-toygpt"));
+        Cli.ok("train", "--out", toygpt.toString(), "--resume", "--data", text.toString(), "--max-iters", "30", "--threads", "1", "--sample-tokens", "0");
+        Path fromTorch = new RunDirectory(folder.resolve("run")).last(), fromToygpt = new RunDirectory(toygpt).last();
+        JsonNode torchState = JSON.readTree(fromTorch.resolve(Checkpoint.STATE_FILE).toFile()).path("state");
+        JsonNode ownState = JSON.readTree(fromToygpt.resolve(Checkpoint.STATE_FILE).toFile()).path("state");
+        assertEquals(ownState.path("trainRng").asLong(), torchState.path("trainRng").asLong());
+        assertEquals(ownState.path("evalRng").asLong(), torchState.path("evalRng").asLong(), "the same evaluation batches, as many of them");
+        assertWeightsClose(fromToygpt, fromTorch);
+        assertMetricsClose(toygpt.resolve(RunDirectory.METRICS), folder.resolve("run").resolve(RunDirectory.METRICS));
+    }
+
+    /**
+     * A run whose only budget is its time: train.py stops when the run's time is up, counted from its start, and
+     * until then follows the time schedule by elapsed time; a run whose time is already up needs a new limit.
+     */
+    @Test
+    void trainPyStopsWhenTheRunsTimeIsUp() throws Exception {
+        Path timed = tmp.resolve("time-only");
+        Cli.ok("train", "--model", "gpt", "--data", text.toString(), "--out", timed.toString(), "--n-embd", "16", "--n-head", "2",
+                "--n-layer", "1", "--block-size", "8", "--batch-size", "4", "--eval-interval", "50", "--eval-iters", "20",
+                "--time-limit", "2s", "--threads", "1", "--sample-tokens", "0");
+        Path folder = tmp.resolve("time-only-pytorch");
+        Cli.Result exportedRun = Cli.ok("export", "--checkpoint", timed.toString(), "--pytorch", folder.toString());
+        assertTrue(exportedRun.err().contains("train.py --time-limit DURATION"), exportedRun.err());
+        assertTrue(Files.readString(folder.resolve("README.md")).contains("2 s of training time and no step limit"));
+        JsonNode exported = JSON.readTree(new RunDirectory(timed).last().resolve(Checkpoint.STATE_FILE).toFile());
+        long handedOver = exported.path("state").path("step").asLong();
+
+        String up = python(folder, List.of("/usr/bin/python3", folder.resolve("train.py").toString()));
+        assertTrue(up.contains(String.format(Locale.ROOT, "nothing to train: the run's budget (2 s) was spent at step %,d", handedOver)), up);
+        assertTrue(up.contains("to train on, give --time-limit longer than 2 s (the whole run's time, counted from its start)"), up);
+        assertFalse(up.contains("nan"), up);
+        assertEquals(List.of(new RunDirectory(timed).last().getFileName().toString()),
+                TinyRuns.entries(folder.resolve("run")).stream().filter(f -> f.startsWith("step-")).toList(), "nothing trained, nothing written");
+
+        String out = python(folder, List.of("/usr/bin/python3", folder.resolve("train.py").toString(), "--time-limit", "4s"));
+        assertTrue(out.contains("time limit reached after"), out);
+        Path last = new RunDirectory(folder.resolve("run")).last();
+        JsonNode state = JSON.readTree(last.resolve(Checkpoint.STATE_FILE).toFile());
+        assertTrue(state.path("engine").asText().startsWith("pytorch "), state.toString());
+        assertTrue(state.path("state").path("step").asLong() > handedOver, state.toString());
+        assertTrue(state.path("state").path("elapsedSeconds").asDouble() >= 4, state.toString());
+        TrainSettings settings = Checkpoint.readSettings(last);
+        assertEquals(4.0, settings.timeLimitSeconds());
+        List<MetricsLog.Row> rows = MetricsLog.read(folder.resolve("run").resolve(RunDirectory.METRICS));
+        List<MetricsLog.Row> torchRows = rows.stream().filter(r -> r.step() > handedOver).toList();
+        assertFalse(torchRows.isEmpty(), rows.toString());
+        for (MetricsLog.Row r : torchRows) { // the CSV keeps 6 digits of the rate and milliseconds of the time
+            double expected = Trainer.timeScheduleRate(settings, r.step(), r.elapsedSeconds());
+            double withinTheMillisecond = Math.abs(Trainer.timeScheduleRate(settings, r.step(), r.elapsedSeconds() + 5e-4)
+                    - Trainer.timeScheduleRate(settings, r.step(), r.elapsedSeconds() - 5e-4));
+            assertEquals(expected, r.lr(), withinTheMillisecond + 1e-5 * expected, "learning rate at step " + r.step() + " after " + r.elapsedSeconds() + " s");
+        }
+        assertTrue(torchRows.get(torchRows.size() - 1).lr() < 0.5 * settings.learningRate(), "the rate decays as the time runs out: " + torchRows);
+    }
+
+    /** train.py's time schedule gives ToyGPT's floats, through the warm-up steps, the warm-up share, the full rate and the decay. */
+    @Test
+    void trainPysTimeScheduleIsToyGptsToTheBit() throws Exception {
+        Path folder = tmp.resolve("schedule");
+        Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
+        TrainSettings settings = new TrainSettings(8, 500, 10, 5, 3e-3f, "adamw", 0.1f, 1f, "time", 7, 3e-4f, 1, 0.9, 45.5, 1);
+        List<long[]> grid = new ArrayList<>();
+        StringBuilder points = new StringBuilder("[");
+        for (long step : new long[] {0, 3, 6, 7, 20, 250, 301, 499, 500, 700}) {
+            for (double elapsed : new double[] {0, 0.4, 2.2, 2.3, 20, 27.3, 27.31, 30, 45.49, 45.5, 90}) {
+                grid.add(new long[] {step, Double.doubleToLongBits(elapsed)});
+                points.append(String.format(Locale.ROOT, "(%d, %s),", step, Double.toString(elapsed)));
+            }
+        }
+        String script = String.join("\n", "import sys, json", "sys.path.insert(0, " + JSON.writeValueAsString(folder.toString()) + ")",
+                "import train", "s = json.loads(sys.argv[1])", "f = train.learning_rate_schedule(s)",
+                "print(' '.join(repr(f(step, elapsed)) for step, elapsed in " + points + "]))");
+        String out = python(folder, List.of("/usr/bin/python3", "-c", script, JSON.writeValueAsString(settings))).strip();
+        String[] rates = out.split(" ");
+        assertEquals(grid.size(), rates.length, out);
+        for (int i = 0; i < rates.length; i++) {
+            long step = grid.get(i)[0];
+            double elapsed = Double.longBitsToDouble(grid.get(i)[1]);
+            assertEquals(Trainer.timeScheduleRate(settings, step, elapsed), (float) Double.parseDouble(rates[i]), "step " + step + " after " + elapsed + " s");
+        }
+    }
+
     /** model.py has the small models too: the one-hot MLP, whose input side is indexed by token. */
     @Test
     void theOneHotMlpContinuesToo() throws Exception {
@@ -174,6 +283,23 @@ class PyTorchHandoverTest {
         assertEquals(2, p.exitValue(), out);
         assertTrue(out.contains("is not the text this run was trained on"), out);
         assertFalse(out.contains("Traceback"), out);
+        assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
+    }
+
+    @Test
+    void trainPyRefusesATimeLimitThatIsNotOne() throws Exception {
+        Path folder = tmp.resolve("bad-limit");
+        Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
+        for (String[] bad : new String[][] {{"10 parsecs", "'10 parsecs' is not a duration; use e.g. 90s, 5m or 1h30m"},
+                {"0s", "--time-limit must be positive, got 0.0"}}) {
+            Process p = new ProcessBuilder("/usr/bin/python3", folder.resolve("train.py").toString(), "--time-limit", bad[0])
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+            assertEquals(2, p.exitValue(), out);
+            assertTrue(out.contains(bad[1]), out);
+            assertFalse(out.contains("Traceback"), out);
+        }
         assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
     }
 

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -146,10 +147,23 @@ class TrainCommandTest {
         var listed = dev.toygpt.train.RunSummary.of(dev.toygpt.train.RunIndex.scan(tmp).run("timed").orElseThrow());
         assertNull(listed.maxIters(), "the run listing has no step limit to show");
         assertTrue(listed.finished(), "its time is up: the playground does not show it as training");
+        // resumed with its time up: nothing to train, and the command says what to give instead of NaN losses
+        List<String> before = TinyRuns.entries(timed);
+        Cli.Result again = Cli.ok("train", "--out", timed.toString(), "--resume", "--data", data.toString());
+        assertTrue(again.err().contains(String.format(Locale.ROOT, "nothing to train: the run's budget (2 s) was spent at step %,d", steps))
+                && again.err().contains("give --time-limit longer than 2 s (the whole run's time, counted from its start)"), again.err());
+        assertFalse(again.err().contains("NaN") || again.err().contains("sample:"), again.err());
+        assertEquals(before, TinyRuns.entries(timed));
+        Cli.Result longer = Cli.ok("train", "--out", timed.toString(), "--resume", "--data", data.toString(), "--time-limit", "3s");
+        assertTrue(longer.err().contains("time limit reached after"), longer.err());
+        assertTrue(new RunDirectory(timed).last().getFileName().toString().compareTo(TinyRuns.stepName(steps)) > 0, "it trained on");
         // with --max-iters as well, whichever ends first: here the steps
         Cli.Result both = Cli.ok("train", "--model", "bigram", "--data", data.toString(), "--out", tmp.resolve("both").toString(),
                 "--time-limit", "60s", "--max-iters", "300", "--eval-interval", "100", "--eval-iters", "4", "--sample-tokens", "0");
         assertTrue(both.err().contains(", 300 steps or 60 s, ") && both.err().contains("finished 300 steps"), both.err());
+        Cli.Result bothAgain = Cli.ok("train", "--out", tmp.resolve("both").toString(), "--resume", "--data", data.toString());
+        assertTrue(bothAgain.err().contains("the run's budget (300 steps or 60 s) was spent at step 300")
+                && bothAgain.err().contains("give --max-iters above 300."), bothAgain.err());
         // a cosine schedule needs steps to decay over
         Cli.Result cosine = Cli.run("train", "--model", "bigram", "--data", data.toString(), "--out", tmp.resolve("cosine").toString(),
                 "--time-limit", "2s", "--schedule", "cosine");
