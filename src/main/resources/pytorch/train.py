@@ -161,6 +161,123 @@ def read_json(path):
         raise UserError("%s is not valid JSON: %s" % (path, e))
 
 
+def is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def is_number(x):
+    return (is_int(x) or isinstance(x, float)) and math.isfinite(x)
+
+
+# What a checkpoint's state.json and config.json must hold for train.py to continue it: (key, test, what it must be).
+# ToyGPT checks its own files the same way; a damaged file gets a message, not a traceback.
+SETTINGS_RULES = [
+    ("batchSize", lambda v: is_int(v) and v > 0, "a positive integer"),
+    ("maxIters", lambda v: is_int(v) and v > 0, "a positive integer"),
+    ("evalInterval", lambda v: is_int(v) and v > 0, "a positive integer"),
+    ("evalIters", lambda v: is_int(v) and v > 0, "a positive integer"),
+    ("learningRate", lambda v: is_number(v) and v > 0, "a positive number"),
+    ("optimizer", lambda v: v in ("adamw", "adam", "sgd"), "adamw, adam or sgd"),
+    ("weightDecay", lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    ("gradClip", lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    ("schedule", lambda v: v in ("constant", "cosine", "time"), "constant, cosine or time"),
+    ("warmupIters", lambda v: is_int(v) and v >= 0, "an integer >= 0"),
+    ("minLr", lambda v: is_number(v) and v >= 0, "a number >= 0"),
+    ("seed", lambda v: is_int(v) and -(1 << 63) <= v < (1 << 63), "a 64-bit integer"),
+    ("trainFraction", lambda v: is_number(v) and 0 < v < 1, "a number between 0 and 1"),
+    ("timeLimitSeconds", lambda v: is_number(v) and v >= 0, "a number of seconds >= 0"),
+]
+STATE_RULES = [
+    ("step", lambda v: is_int(v) and 0 <= v < NO_STEP_LIMIT, "an integer >= 0"),
+    ("evaluatedStep", lambda v: is_int(v) and v < NO_STEP_LIMIT, "an integer"),
+    ("trainRng", lambda v: is_int(v) and -(1 << 63) <= v < (1 << 63), "a 64-bit integer"),
+    ("evalRng", lambda v: is_int(v) and -(1 << 63) <= v < (1 << 63), "a 64-bit integer"),
+    ("bestValLoss", lambda v: v is None or v == "NaN" or is_number(v) or (isinstance(v, float) and math.isnan(v)), "a number, NaN or null"),
+    ("bestStep", lambda v: is_int(v), "an integer"),
+    ("elapsedSeconds", lambda v: is_number(v) and v >= 0, "a number of seconds >= 0"),
+]
+CONFIG_RULES = {
+    "vocab_size": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "n_embd": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "n_head": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "n_layer": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "block_size": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "hidden": (lambda v: is_int(v) and v > 0, "a positive integer"),
+    "dropout": (lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "vocabulary": (lambda v: isinstance(v, list) and len(v) > 0 and all(is_int(cp) and 0 <= cp <= 0x10FFFF for cp in v)
+                   and len(set(v)) == len(v), "a list of distinct code points"),
+}
+CONFIG_KEYS = {"gpt": ["vocab_size", "n_embd", "n_head", "n_layer", "block_size", "hidden", "dropout", "vocabulary"],
+               "bigram": ["vocab_size", "block_size", "vocabulary"],
+               "mlp-onehot": ["vocab_size", "hidden", "block_size", "vocabulary"],
+               "mlp-embedding": ["vocab_size", "n_embd", "hidden", "block_size", "vocabulary"]}
+
+
+def check(obj, rules, where):
+    """Raises UserError naming the first field of obj (a JSON object) that breaks its rule."""
+    if not isinstance(obj, dict):
+        raise UserError("%s is not a JSON object" % where)
+    for key, ok, what in rules:
+        if key not in obj:
+            raise UserError("%s has no %s (%s)" % (where, key, what))
+        if not ok(obj[key]):
+            value = json.dumps(obj[key])
+            raise UserError("%s: %s is %s, not %s" % (where, key, value if len(value) <= 60 else value[:57] + "...", what))
+
+
+def check_checkpoint(config, saved, checkpoint):
+    """config.json and state.json of the checkpoint to continue: every field train.py uses, with its rule."""
+    where = os.path.join(checkpoint, "config.json")
+    if not isinstance(config, dict) or config.get("model") not in CONFIG_KEYS:
+        raise UserError("%s: model is %s, not gpt, bigram, mlp-onehot or mlp-embedding"
+                        % (where, json.dumps(config.get("model")) if isinstance(config, dict) else "missing"))
+    check(config, [(key,) + CONFIG_RULES[key] for key in CONFIG_KEYS[config["model"]]], where)
+    if config["model"] == "gpt" and config["n_embd"] % config["n_head"] != 0:
+        raise UserError("%s: n_embd %d is not a multiple of n_head %d" % (where, config["n_embd"], config["n_head"]))
+    if len(config["vocabulary"]) != config["vocab_size"]:
+        raise UserError("%s: the vocabulary has %d code points, vocab_size says %d" % (where, len(config["vocabulary"]), config["vocab_size"]))
+    where = os.path.join(checkpoint, "state.json")
+    if not isinstance(saved, dict):
+        raise UserError("%s is not a JSON object" % where)
+    check(saved.get("settings"), SETTINGS_RULES, where + " settings")
+    check(saved.get("state"), STATE_RULES, where + " state")
+    settings = saved["settings"]
+    if settings["schedule"] == "time" and not settings["timeLimitSeconds"] > 0:
+        raise UserError("%s settings: the time schedule needs a time limit (timeLimitSeconds > 0)" % where)
+    if settings["maxIters"] == NO_STEP_LIMIT and not settings["timeLimitSeconds"] > 0:
+        raise UserError("%s settings: a run without a step limit needs a time limit (timeLimitSeconds > 0)" % where)
+
+
+@contextlib.contextmanager
+def unreadable_as_user_error(path):
+    """A damaged weights file becomes one message naming it, not a traceback."""
+    try:
+        yield
+    except OSError as e:
+        raise UserError("cannot read %s: %s" % (path, e.strerror or e))
+    except (ValueError, KeyError, IndexError) as e:  # safetensors_io's messages name the file
+        raise UserError(str(e) if path in str(e) else "%s: %s" % (path, e))
+
+
+def check_weights(net, weights, path):
+    """Every tensor the model config.json describes, in model.safetensors with its shape (PyTorch's own message
+    lists every head's tensors at once)."""
+    expected = {name: tuple(t.shape) for name, t in net.state_dict().items()}
+    for name, shape in expected.items():
+        if name in weights and tuple(weights[name].shape) != shape:
+            raise UserError("%s: %s has shape %s, but the model config.json describes needs %s"
+                            % (path, name, list(weights[name].shape), list(shape)))
+    missing = [n for n in expected if n not in weights and not n.endswith(".tril")]  # the causal masks are not saved
+    unexpected = [n for n in weights if n not in expected]
+
+    def few(names):
+        return ", ".join(names[:3]) + (" and %d more" % (len(names) - 3) if len(names) > 3 else "")
+
+    if missing or unexpected:
+        problems = (["lacks " + few(missing)] if missing else []) + (["has " + few(unexpected)] if unexpected else [])
+        raise UserError("%s does not hold the model config.json describes: %s" % (path, "; ".join(problems)))
+
+
 def write_file_atomically(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
@@ -304,7 +421,9 @@ def encode(text, vocabulary):
 def load_optimizer(opt, model, path, name):
     """AdamW's moments and step count from ToyGPT's optimizer.safetensors (exp_avg.i, exp_avg_sq.i per ToyGPT parameter)."""
     tensors, meta = safetensors_io.read(path)
-    saved = meta.get("optimizer", "?")
+    saved = meta.get("optimizer")
+    if saved is None:
+        raise UserError("%s is not an optimizer's state (its metadata names no optimizer)" % path)
     if saved != name:
         raise UserError("%s was written by %s, but the run's settings say %s" % (path, saved, name))
     steps = int(meta.get("steps", "0"))
@@ -402,10 +521,16 @@ def main():
         dist.barrier()
     run = RunDirectory(out)
     checkpoint = run.last()
-    with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as f:
-        config_text = f.read()  # copied into each new checkpoint (the old one is deleted once it is replaced)
-    config = json.loads(config_text)
+    try:
+        with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as f:
+            config_text = f.read()  # copied into each new checkpoint (the old one is deleted once it is replaced)
+        config = json.loads(config_text)
+    except OSError as e:
+        raise UserError("cannot read %s: %s" % (os.path.join(checkpoint, "config.json"), e.strerror or e))
+    except ValueError as e:  # not UTF-8, or not JSON
+        raise UserError("%s is not valid JSON: %s" % (os.path.join(checkpoint, "config.json"), e))
     saved = read_json(os.path.join(checkpoint, "state.json"))
+    check_checkpoint(config, saved, checkpoint)
     settings, state = dict(saved["settings"]), dict(saved["state"])
     if args.max_iters is not None:
         if args.max_iters <= 0:
@@ -429,9 +554,11 @@ def main():
         if len(d) < T + 1:
             raise UserError("the %s split has %d characters, too few for block size %d" % (name, len(d), T))
 
-    net = models.build(config)
-    weights = safetensors_io.load(os.path.join(checkpoint, "model.safetensors"))
-    net.load_state_dict(models.with_buffers(net, weights), strict=True)
+    with unreadable_as_user_error(os.path.join(checkpoint, "model.safetensors")):
+        net = models.build(config)
+        weights = safetensors_io.load(os.path.join(checkpoint, "model.safetensors"))
+        check_weights(net, weights, os.path.join(checkpoint, "model.safetensors"))
+        net.load_state_dict(models.with_buffers(net, weights), strict=True)
     net.to(device)
     wd = settings["weightDecay"]
     opt_name = settings["optimizer"]
@@ -443,7 +570,8 @@ def main():
         opt = torch.optim.Adam(net.parameters(), lr=lr_at(0, 0.0), betas=(0.9, 0.999), eps=1e-8, weight_decay=wd)
     else:
         opt = torch.optim.SGD(net.parameters(), lr=lr_at(0, 0.0))
-    opt_steps = load_optimizer(opt, net, os.path.join(checkpoint, "optimizer.safetensors"), opt_name)
+    with unreadable_as_user_error(os.path.join(checkpoint, "optimizer.safetensors")):
+        opt_steps = load_optimizer(opt, net, os.path.join(checkpoint, "optimizer.safetensors"), opt_name)
     trainable = DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None) if distributed else net
 
     step, evaluated = state["step"], state["evaluatedStep"]

@@ -303,6 +303,62 @@ class PyTorchHandoverTest {
         assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
     }
 
+    /** A damaged checkpoint (by hand, or by a disk) is refused with one line that names the file and the field, and left as it was. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "state.json without settings.evalIters | state.json settings has no evalIters (a positive integer)",
+            "state.json with a step that is text   | state.json state: step is \"seven\", not an integer >= 0",
+            "state.json with an unknown schedule   | state.json settings: schedule is \"warp\", not constant, cosine or time",
+            "state.json cut short                  | state.json is not valid JSON",
+            "config.json with n_embd 8             | model.safetensors: token_embedding_table.weight has shape [42, 16], but the model config.json describes needs [42, 8]",
+            "config.json with two layers           | model.safetensors does not hold the model config.json describes: lacks blocks.1.",
+            "config.json with a repeated character | config.json: vocabulary is [",
+            "model.safetensors cut short           | model.safetensors:",
+            "optimizer.safetensors of the model    | optimizer.safetensors is not an optimizer's state"})
+    void trainPyRefusesADamagedCheckpoint(String damage, String message) throws Exception {
+        Path folder = tmp.resolve("damaged-" + damage.replaceAll("[^a-z]+", "-"));
+        Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
+        Path step = folder.resolve("run").resolve("step-000020");
+        Path state = step.resolve(Checkpoint.STATE_FILE), config = step.resolve("config.json");
+        switch (damage) {
+            case "state.json without settings.evalIters" -> editJson(state, j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j.path("settings")).remove("evalIters"));
+            case "state.json with a step that is text" -> editJson(state, j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j.path("state")).put("step", "seven"));
+            case "state.json with an unknown schedule" -> editJson(state, j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j.path("settings")).put("schedule", "warp"));
+            case "state.json cut short" -> Files.write(state, java.util.Arrays.copyOf(Files.readAllBytes(state), 40));
+            case "config.json with n_embd 8" -> editJson(config, j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j).put("n_embd", 8));
+            case "config.json with two layers" -> editJson(config, j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j).put("n_layer", 2));
+            case "config.json with a repeated character" -> editJson(config, j -> ((com.fasterxml.jackson.databind.node.ArrayNode) j.path("vocabulary")).set(1, j.path("vocabulary").get(0)));
+            case "model.safetensors cut short" -> Files.write(step.resolve(Checkpoint.MODEL_FILE), java.util.Arrays.copyOf(Files.readAllBytes(step.resolve(Checkpoint.MODEL_FILE)), 300));
+            case "optimizer.safetensors of the model" -> Files.copy(step.resolve(Checkpoint.MODEL_FILE), step.resolve(Checkpoint.OPTIMIZER_FILE),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            default -> fail(damage);
+        }
+        java.util.Map<String, byte[]> before = new java.util.TreeMap<>();
+        try (var files = Files.walk(folder.resolve("run"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) before.put(folder.relativize(f).toString(), Files.readAllBytes(f));
+        }
+        Process p = new ProcessBuilder("/usr/bin/python3", folder.resolve("train.py").toString(), "--max-iters", "30")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.startsWith("error: ") && out.contains(message), out);
+        assertFalse(out.contains("Traceback"), out);
+        assertEquals(1, out.strip().lines().count(), "one line: " + out);
+        java.util.Map<String, byte[]> after = new java.util.TreeMap<>();
+        try (var files = Files.walk(folder.resolve("run"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) after.put(folder.relativize(f).toString(), Files.readAllBytes(f));
+        }
+        assertEquals(before.keySet(), after.keySet(), "no file written or removed");
+        for (String f : before.keySet()) assertTrue(java.util.Arrays.equals(before.get(f), after.get(f)), f + " unchanged");
+    }
+
+    private static void editJson(Path file, java.util.function.Consumer<JsonNode> edit) throws IOException {
+        JsonNode j = JSON.readTree(file.toFile());
+        edit.accept(j);
+        Files.writeString(file, JSON.writeValueAsString(j), StandardCharsets.UTF_8);
+    }
+
     @Test
     void exportRefusesAFolderInUseAndACheckpointWithoutTrainingState() throws IOException {
         Path used = tmp.resolve("used");
