@@ -311,11 +311,15 @@ class RunDirectory:
 
     def pointers(self):
         p = os.path.join(self.path, "checkpoints.json")
-        return read_json(p) if os.path.isfile(p) else {}
+        ptr = read_json(p) if os.path.isfile(p) else {}
+        if not isinstance(ptr, dict) or not all(isinstance(ptr.get(k, ""), str) for k in ("last", "best")):
+            raise UserError("%s is not ToyGPT's checkpoints.json (an object naming the last and best checkpoints)" % p)
+        return ptr
 
     def last(self):
         name = self.pointers().get("last")
-        if not name or not os.path.isdir(os.path.join(self.path, name)):
+        # a checkpoint of this directory, by its own name (step-NNNNNN): never a path that leads elsewhere
+        if not name or name != os.path.basename(name) or name.startswith(".") or not os.path.isdir(os.path.join(self.path, name)):
             raise UserError("%s has no last checkpoint (checkpoints.json)" % self.path)
         return os.path.join(self.path, name)
 
@@ -545,6 +549,8 @@ def main():
         raise UserError("the run's batch has %d rows, fewer than the %d processes: each process needs at least one" % (B, world))
 
     data_info = read_json(os.path.join(HERE, "data.json"))
+    if not isinstance(data_info, dict) or not isinstance(data_info.get("path"), str) or not isinstance(data_info.get("sha256"), (str, type(None))):
+        raise UserError("%s is not the export's data.json (the text's path and SHA-256)" % os.path.join(HERE, "data.json"))
     data_path = args.data or data_info["path"]
     text = load_text(data_path, data_info.get("sha256"))
     tokens = torch.tensor(encode(text, config["vocabulary"]), dtype=torch.long)

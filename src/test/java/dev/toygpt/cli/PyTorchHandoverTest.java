@@ -303,7 +303,10 @@ class PyTorchHandoverTest {
         assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
     }
 
-    /** A damaged checkpoint (by hand, or by a disk) is refused with one line that names the file and the field, and left as it was. */
+    /**
+     * A damaged checkpoint or hand-over folder (by hand, or by a disk) is refused with one line that names the file
+     * and the field, and left as it was.
+     */
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
             "state.json without settings.evalIters | state.json settings has no evalIters (a positive integer)",
@@ -314,7 +317,10 @@ class PyTorchHandoverTest {
             "config.json with two layers           | model.safetensors does not hold the model config.json describes: lacks blocks.1.",
             "config.json with a repeated character | config.json: vocabulary is [",
             "model.safetensors cut short           | model.safetensors:",
-            "optimizer.safetensors of the model    | optimizer.safetensors is not an optimizer's state"})
+            "optimizer.safetensors of the model    | optimizer.safetensors is not an optimizer's state",
+            "checkpoints.json a list               | checkpoints.json is not ToyGPT's checkpoints.json",
+            "checkpoints.json pointing outside     | run has no last checkpoint (checkpoints.json)",
+            "data.json without the path            | data.json is not the export's data.json"})
     void trainPyRefusesADamagedCheckpoint(String damage, String message) throws Exception {
         Path folder = tmp.resolve("damaged-" + damage.replaceAll("[^a-z]+", "-"));
         Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
@@ -331,6 +337,9 @@ class PyTorchHandoverTest {
             case "model.safetensors cut short" -> Files.write(step.resolve(Checkpoint.MODEL_FILE), java.util.Arrays.copyOf(Files.readAllBytes(step.resolve(Checkpoint.MODEL_FILE)), 300));
             case "optimizer.safetensors of the model" -> Files.copy(step.resolve(Checkpoint.MODEL_FILE), step.resolve(Checkpoint.OPTIMIZER_FILE),
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            case "checkpoints.json a list" -> Files.writeString(folder.resolve("run").resolve(RunDirectory.POINTERS), "[\"step-000020\"]");
+            case "checkpoints.json pointing outside" -> Files.writeString(folder.resolve("run").resolve(RunDirectory.POINTERS), "{\"last\": \"../run\"}");
+            case "data.json without the path" -> editJson(folder.resolve("data.json"), j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j).remove("path"));
             default -> fail(damage);
         }
         java.util.Map<String, byte[]> before = new java.util.TreeMap<>();
