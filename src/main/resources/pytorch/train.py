@@ -621,11 +621,11 @@ def main():
         net.train()
         return out_losses
 
-    def save(is_best):
+    def save(is_best, elapsed):
         st = {"step": step, "evaluatedStep": evaluated, "trainRng": signed64(train_rng.state),
               "evalRng": signed64(eval_rng.state), "dropoutRng": signed64(derived_seed(seed, step)),
               "bestValLoss": "NaN" if math.isnan(best) else best, "bestStep": best_step,
-              "elapsedSeconds": elapsed_before + time.time() - start}
+              "elapsedSeconds": elapsed}
         body = {"state": st, "settings": settings, "data": os.path.abspath(data_path), "engine": ENGINE,
                 "processes": world, "device": device.type}
 
@@ -683,7 +683,7 @@ def main():
             say("step %d: train loss %.4f, val loss %.4f%s" % (step, last_train, last_val, " (best)" if is_best else ""))
             if step > 0:
                 if main_process:
-                    save(best_step == step)
+                    save(best_step == step, elapsed)  # the time when the step began, as ToyGPT saves it
                 saved_step = step
         if done:
             if time_up:
@@ -719,7 +719,7 @@ def main():
                    tokens_done / max(now - t_log, 1e-9)))
             tokens_done, t_log = 0, now
     if step != saved_step and step > 0 and main_process:
-        save(best_step == step)
+        save(best_step == step, elapsed_before + time.time() - start)
     if stop:
         say("stopped at step %d; continue with the same command" % step)
         sys.exit(130)
