@@ -276,13 +276,8 @@ class PyTorchHandoverTest {
         Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
         Path other = tmp.resolve("other.txt");
         Files.writeString(other, TinyRuns.text().replace("king", "kong"), StandardCharsets.UTF_8);
-        Process p = new ProcessBuilder("/usr/bin/python3", folder.resolve("train.py").toString(), "--data", other.toString(), "--max-iters", "25")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
-        assertEquals(2, p.exitValue(), out);
+        String out = trainPyRefuses(folder, "--data", other.toString(), "--max-iters", "25");
         assertTrue(out.contains("is not the text this run was trained on"), out);
-        assertFalse(out.contains("Traceback"), out);
         assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
     }
 
@@ -292,13 +287,8 @@ class PyTorchHandoverTest {
         Cli.ok("export", "--checkpoint", run.toString(), "--pytorch", folder.toString());
         for (String[] bad : new String[][] {{"10 parsecs", "'10 parsecs' is not a duration; use e.g. 90s, 5m or 1h30m"},
                 {"0s", "--time-limit must be positive, got 0.0"}}) {
-            Process p = new ProcessBuilder("/usr/bin/python3", folder.resolve("train.py").toString(), "--time-limit", bad[0])
-                    .redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(300, TimeUnit.SECONDS));
-            assertEquals(2, p.exitValue(), out);
+            String out = trainPyRefuses(folder, "--time-limit", bad[0]);
             assertTrue(out.contains(bad[1]), out);
-            assertFalse(out.contains("Traceback"), out);
         }
         assertEquals(List.of("checkpoints.json", "metrics.csv", "step-000020"), TinyRuns.entries(folder.resolve("run")));
     }
@@ -342,24 +332,34 @@ class PyTorchHandoverTest {
             case "data.json without the path" -> editJson(folder.resolve("data.json"), j -> ((com.fasterxml.jackson.databind.node.ObjectNode) j).remove("path"));
             default -> fail(damage);
         }
-        java.util.Map<String, byte[]> before = new java.util.TreeMap<>();
-        try (var files = Files.walk(folder.resolve("run"))) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) before.put(folder.relativize(f).toString(), Files.readAllBytes(f));
+        java.util.Map<String, byte[]> before = files(folder.resolve("run"));
+        String out = trainPyRefuses(folder, "--max-iters", "30");
+        assertTrue(out.startsWith("error: ") && out.contains(message), out);
+        assertEquals(1, out.strip().lines().count(), "one line: " + out);
+        java.util.Map<String, byte[]> after = files(folder.resolve("run"));
+        assertEquals(before.keySet(), after.keySet(), "no file written or removed");
+        for (String f : before.keySet()) assertTrue(java.util.Arrays.equals(before.get(f), after.get(f)), f + " unchanged");
+    }
+
+    /** Every file under dir, by its path relative to dir, with its bytes. */
+    private static java.util.Map<String, byte[]> files(Path dir) throws IOException {
+        java.util.Map<String, byte[]> all = new java.util.TreeMap<>();
+        try (var walk = Files.walk(dir)) {
+            for (Path f : walk.filter(Files::isRegularFile).toList()) all.put(dir.relativize(f).toString(), Files.readAllBytes(f));
         }
-        Process p = new ProcessBuilder("/usr/bin/python3", folder.resolve("train.py").toString(), "--max-iters", "30")
-                .redirectErrorStream(true).start();
+        return all;
+    }
+
+    /** Runs folder's train.py with args, which must refuse them: exit code 2 and a message, no traceback. Returns what it printed. */
+    private static String trainPyRefuses(Path folder, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("/usr/bin/python3", folder.resolve("train.py").toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS));
         assertEquals(2, p.exitValue(), out);
-        assertTrue(out.startsWith("error: ") && out.contains(message), out);
         assertFalse(out.contains("Traceback"), out);
-        assertEquals(1, out.strip().lines().count(), "one line: " + out);
-        java.util.Map<String, byte[]> after = new java.util.TreeMap<>();
-        try (var files = Files.walk(folder.resolve("run"))) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) after.put(folder.relativize(f).toString(), Files.readAllBytes(f));
-        }
-        assertEquals(before.keySet(), after.keySet(), "no file written or removed");
-        for (String f : before.keySet()) assertTrue(java.util.Arrays.equals(before.get(f), after.get(f)), f + " unchanged");
+        return out;
     }
 
     private static void editJson(Path file, java.util.function.Consumer<JsonNode> edit) throws IOException {
