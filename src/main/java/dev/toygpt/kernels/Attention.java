@@ -149,44 +149,35 @@ public final class Attention {
     }
 
     /**
-     * Attention of one new position (generation with a key/value cache), all heads: q is (C), keysT holds
-     * the cached keys transposed, (C, stride) with position s in column s (columns from positions on are not
-     * used), values is (positions, C). Writes the heads' outputs side by side into out (C); scores needs
-     * stride floats.
+     * Attention of new positions against a key/value cache (generation), one row per position, each row with
+     * a cache of its own (the decoder's new token in this window, and in the next), heads [h0, h1) only (a
+     * decoder thread's own heads). Row r's cache: keysT[r] holds the keys transposed, (C, stride) with
+     * position s in column s (columns from positions[r] on are read but not used), values[r] is
+     * (positions[r], C). Head h of row r reads its query at q[qOff[r] + h * hs ..] and writes its output at
+     * out[outOff[r] + h * hs ..]; scores is scratch, rows * (h1 - h0) * stride floats; nothing else is written.
      */
-    public static void decode(float[] q, float[] keysT, int stride, float[] values, float[] out, float[] scores,
-                              int positions, int channels, int heads) {
-        decode(q, 0, keysT, stride, values, out, 0, scores, positions, channels, heads);
-    }
-
-    /** The same with q read from q[qOff ..] and the output written to out[outOff ..]. */
-    public static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff,
-                              float[] scores, int positions, int channels, int heads) {
-        decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, channels, heads, 0, heads);
-    }
-
-    /**
-     * The same for heads [h0, h1) only (a decoder thread's own heads): head h reads q[qOff + h * hs ..] and
-     * the cache's columns of head h, and writes out[outOff + h * hs ..]; nothing else is read or written.
-     */
-    public static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff,
-                              float[] scores, int positions, int channels, int heads, int h0, int h1) {
+    public static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, float[] out, int[] outOff,
+                              float[] scores, int[] positions, int rows, int channels, int heads, int h0, int h1) {
         if (MatMul.SIMD) {
-            SimdAttention.decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, channels, heads, h0, h1);
+            SimdAttention.decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, rows, channels, heads, h0, h1);
             return;
         }
         int hs = channels / heads;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int h = h0; h < h1; h++) {
-            int off = h * hs;
-            for (int s = 0; s < positions; s++) {
-                float dot = 0f;
-                for (int d = off; d < off + hs; d++) dot += q[qOff + d] * keysT[d * stride + s];
-                scores[s] = dot * scale;
+        for (int r = 0; r < rows; r++) {
+            float[] k = keysT[r], v = values[r];
+            int n = positions[r];
+            for (int h = h0; h < h1; h++) {
+                int off = h * hs, o = outOff[r] + off;
+                for (int s = 0; s < n; s++) {
+                    float dot = 0f;
+                    for (int d = 0; d < hs; d++) dot += q[qOff[r] + off + d] * k[(off + d) * stride + s];
+                    scores[s] = dot * scale;
+                }
+                Softmax.softmaxRow(scores, 0, scores, 0, n);
+                java.util.Arrays.fill(out, o, o + hs, 0f);
+                for (int s = 0; s < n; s++) Vec.axpy(scores[s], v, s * channels + off, out, o, hs);
             }
-            Softmax.softmaxRow(scores, 0, scores, 0, positions);
-            for (int d = off; d < off + hs; d++) out[outOff + d] = 0f;
-            for (int s = 0; s < positions; s++) Vec.axpy(scores[s], values, s * channels + off, out, outOff + off, hs);
         }
     }
 

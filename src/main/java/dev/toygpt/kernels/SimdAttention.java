@@ -1,6 +1,7 @@
 package dev.toygpt.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -275,11 +276,19 @@ final class SimdAttention {
     // The steps of a row's softmax, shared by flashWeights and softmaxWeights4. They pass arrays and floats,
     // never a vector, so a call the JIT leaves out of line cannot box one.
 
-    /** The maximum of x[off .. end): exact whatever the order of the lanes. */
+    /**
+     * The maximum of x[off .. end): exact whatever the order of the lanes. The lanes' maximum is taken on
+     * integers that order as the floats do (a negative float's bits with all but the sign flipped): JDK 17
+     * compiles a float vector's maximum into a long sequence, which took a third of the decoder's softmax.
+     * A row with a NaN may get a finite maximum here, but its sum, and so every weight, is NaN all the same.
+     */
     private static float rowMax(float[] x, int off, int end) {
         FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), lane = FloatVector.fromArray(S, LANE_INDEX, 0);
         for (int j = off; j < end; j += L) m = m.max(FloatVector.fromArray(S, x, j).blend(Float.NEGATIVE_INFINITY, lane.compare(VectorOperators.GE, end - j)));
-        return m.reduceLanes(VectorOperators.MAX);
+        IntVector bits = m.reinterpretAsInts();
+        int top = bits.lanewise(VectorOperators.XOR, bits.lanewise(VectorOperators.ASHR, 31).lanewise(VectorOperators.AND, 0x7fffffff))
+                .reduceLanes(VectorOperators.MAX);
+        return Float.intBitsToFloat(top ^ ((top >> 31) & 0x7fffffff));
     }
 
     /** x[off .. end) to exp(x - max) in place (zeros past end up to the vector's end); the lanes' sums to lanes[at ..+ L). */
@@ -717,28 +726,81 @@ final class SimdAttention {
     }
 
     /**
-     * One new query against a key/value cache, all heads: keysT is (channels, stride) (key of position s in
-     * column s; columns from positions on are read but not used), values is (positions, channels); out gets
-     * the heads' outputs side by side.
+     * {@link Attention#decode}: new positions against their caches, heads [h0, h1). Chain i is row
+     * i / (h1 - h0)'s head h0 + i % (h1 - h0), its scores at scores[i * stride ..]. Each step is taken for
+     * every chain before the next, as softmaxWeights4 does for training's rows: a chain's steps depend on
+     * each other (scores, maximum, exponentials, their sum, 1 / sum, the weighted sum of values), the chains'
+     * do not, so theirs overlap. Each chain's floats are flashWeights's and weightedSum's.
+     *
+     * <p>Three methods, one per stage, each small enough for C2 to compile its loops with everything inlined:
+     * as one method it called weightedSum and scaleRow out of line, some twenty calls a layer.
      */
-    static void decode(float[] q, int qOff, float[] keysT, int stride, float[] values, float[] out, int outOff, float[] scores,
-                       int positions, int channels, int heads, int h0, int h1) {
-        int hs = channels / heads;
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        for (int h = h0; h < h1; h++) {
-            int off = h * hs;
-            for (int s0 = 0; s0 < positions; s0 += L) {
-                weightedSum(q, qOff + off, 1, keysT, off * stride + s0, stride, hs, scale, false, scores, s0);
-            }
-            flashWeights(scores, 0, positions, paddedTime(positions), null, 0, DECODE_LANES.get()); // training's softmax, its floats
-            int d0 = 0;
-            for (; d0 + L <= hs; d0 += L) weightedSum(scores, 0, 1, values, off + d0, channels, positions, 1f, false, out, outOff + off + d0);
-            for (int d = off + d0; d < off + hs; d++) out[outOff + d] = scalarSum(scores, 0, 1, values, d, channels, positions);
+    static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, float[] out, int[] outOff,
+                       float[] scores, int[] positions, int rows, int channels, int heads, int h0, int h1) {
+        int hs = channels / heads, own = h1 - h0, n = rows * own;
+        float[] lanes = decodeLanes(n);
+        decodeScores(q, qOff, keysT, stride, scores, positions, n, own, h0 * hs, hs, (float) (1.0 / Math.sqrt(hs)));
+        decodeWeights(scores, stride, positions, n, own, lanes);
+        decodeOutputs(scores, stride, values, out, outOff, positions, n, own, h0 * hs, hs, channels);
+    }
+
+    /** Each chain's scores, q · k * scale for positions 0 .. positions[r] - 1, a vector of positions at a time. */
+    private static void decodeScores(float[] q, int[] qOff, float[][] keysT, int stride, float[] scores, int[] positions,
+                                     int n, int own, int c0, int hs, float scale) {
+        for (int i = 0; i < n; i++) {
+            int r = i / own, off = c0 + (i % own) * hs;
+            for (int s0 = 0; s0 < positions[r]; s0 += L) sum4(q, qOff[r] + off, keysT[r], off * stride + s0, stride, hs, scale, scores, i * stride + s0);
         }
     }
 
-    /** Per thread: room for {@link #decode}'s lane sums. */
-    private static final ThreadLocal<float[]> DECODE_LANES = ThreadLocal.withInitial(() -> new float[L]);
+    /** Each chain's scores to softmax weights in place, flashWeights's steps and floats. */
+    private static void decodeWeights(float[] scores, int stride, int[] positions, int n, int own, float[] lanes) {
+        int maxAt = n * L;
+        for (int i = 0; i < n; i++) lanes[maxAt + i] = rowMax(scores, i * stride, i * stride + positions[i / own]);
+        for (int i = 0; i < n; i++) expRow(scores, i * stride, i * stride + positions[i / own], lanes[maxAt + i], lanes, i * L);
+        for (int i = 0; i < n; i++) lanes[maxAt + i] = 1f / SimdVec.laneSum(lanes, i * L);
+        for (int i = 0; i < n; i++) {
+            int p = positions[i / own];
+            scaleRow(scores, i * stride, p, paddedTime(p), lanes[maxAt + i]);
+        }
+    }
+
+    /** Each chain's output, the values' sum weighted by its weights. */
+    private static void decodeOutputs(float[] scores, int stride, float[][] values, float[] out, int[] outOff, int[] positions,
+                                      int n, int own, int c0, int hs, int channels) {
+        for (int i = 0; i < n; i++) {
+            int r = i / own, off = c0 + (i % own) * hs, o = outOff[r] + off, p = positions[r], d0 = 0;
+            for (; d0 + L <= hs; d0 += L) sum4(scores, i * stride, values[r], off + d0, channels, p, 1f, out, o + d0);
+            for (int d = d0; d < hs; d++) out[o + d] = scalarSum(scores, i * stride, 1, values[r], off + d, channels, p);
+        }
+    }
+
+    /**
+     * {@link #weightedSum}'s sum with cStride 1, without its add: the same floats. The decoder's own, kept
+     * this small so that C2 inlines it into the decoder's loops (weightedSum, compiled on its own first for
+     * training, is then too big to inline, and the calls took a fifth of the decoder's attention).
+     */
+    private static void sum4(float[] coef, int c, float[] x, int xOff, int xStride, int n, float scale, float[] dst, int dstOff) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        int i = 0, at = xOff;
+        for (; i + 4 <= n; i += 4, at += 4 * xStride) {
+            a0 = FloatVector.fromArray(S, x, at).fma(FloatVector.broadcast(S, coef[c + i]), a0);
+            a1 = FloatVector.fromArray(S, x, at + xStride).fma(FloatVector.broadcast(S, coef[c + i + 1]), a1);
+            a2 = FloatVector.fromArray(S, x, at + 2 * xStride).fma(FloatVector.broadcast(S, coef[c + i + 2]), a2);
+            a3 = FloatVector.fromArray(S, x, at + 3 * xStride).fma(FloatVector.broadcast(S, coef[c + i + 3]), a3);
+        }
+        for (; i < n; i++, at += xStride) a0 = FloatVector.fromArray(S, x, at).fma(FloatVector.broadcast(S, coef[c + i]), a0);
+        a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(dst, dstOff);
+    }
+
+    /** Per thread: room for {@link #decode}'s lane sums and each chain's maximum, then 1 / sum. */
+    private static final ThreadLocal<float[][]> DECODE_LANES = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] decodeLanes(int chains) {
+        float[][] held = DECODE_LANES.get();
+        if (held[0].length < chains * (L + 1)) held[0] = new float[chains * (L + 1)];
+        return held[0];
+    }
 
     /** dst[d * tPad + s] = src[base + s * channels + d], with columns time..tPad zero. */
     private static void transposePadded(float[] src, int base, int channels, int hs, int time, int tPad, float[] dst) {

@@ -114,6 +114,9 @@ public final class GptDecoder implements AutoCloseable {
         // its residual stream, the normalized rows, its q | k | v per row, its heads' attention per row (own
         // floats a row) and its groups' hidden units per row
         final float[] x, h, qkvOut, mean, rstd, scores, att, ff;
+        // attention's arguments per row: where its q and output are, its positions, its window's keys and values
+        final int[] qOff, outOff, positions;
+        final float[][] keyRows, valueRows;
 
         Share(Packed p, int rows, int c, int hidden, int keyStride) {
             h0 = p.h0();
@@ -132,9 +135,14 @@ public final class GptDecoder implements AutoCloseable {
             qkvOut = new float[rows * 3 * own];
             mean = new float[rows];
             rstd = new float[rows];
-            scores = new float[keyStride];
+            scores = new float[rows * (h1 - h0) * keyStride];
             att = new float[rows * c];
             ff = new float[rows * hidden];
+            qOff = new int[rows];
+            outOff = new int[rows];
+            positions = new int[rows];
+            keyRows = new float[rows][];
+            valueRows = new float[rows][];
         }
     }
 
@@ -538,13 +546,16 @@ public final class GptDecoder implements AutoCloseable {
                 System.arraycopy(s.qkvOut, row + 2 * own, v, pos * c + q0, own);
             }
             for (int t = 0; t < rows; t++) { // a position sees its window's positions up to itself: causal, as in training
-                // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size
-                int qOff = t * 3 * own - q0, pos = t == 0 ? p0 : p0 - shift;
-                float[][] k = t == 0 ? keys : nextKeys, v = t == 0 ? values : nextValues;
+                // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size;
                 // head h's output at att[t * own + (h - h0) * head_size], where decode writes it at outOff + h * head_size
-                Attention.decode(s.qkvOut, qOff, k[l], keyStride, v[l], s.att, t * own - q0, s.scores, pos + 1, c, heads, s.h0, s.h1);
-                if (recorder != null && t == 0) recordWeights(l, p0, s.qkvOut, qOff);
+                s.qOff[t] = t * 3 * own - q0;
+                s.outOff[t] = t * own - q0;
+                s.positions[t] = (t == 0 ? p0 : p0 - shift) + 1;
+                s.keyRows[t] = (t == 0 ? keys : nextKeys)[l];
+                s.valueRows[t] = (t == 0 ? values : nextValues)[l];
             }
+            Attention.decode(s.qkvOut, s.qOff, s.keyRows, keyStride, s.valueRows, s.att, s.outOff, s.scores, s.positions, rows, c, heads, s.h0, s.h1);
+            if (recorder != null) recordWeights(l, p0, s.qkvOut, s.qOff[0]);
             inParts(s.proj[l], s, s.att, projParts, s.headCuts, rows);
             if (meet != null) meet.await(rank); // every head's part of proj is written
             addParts(s, projParts, packing.source[2 * LINEARS * l + 7], rows);

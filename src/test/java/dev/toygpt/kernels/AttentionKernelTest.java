@@ -130,6 +130,57 @@ class AttentionKernelTest {
         }
     }
 
+    /**
+     * Generation's attention: two new positions, each against a cache of its own (as the decoder's new token
+     * and its place in the next window), heads [h0, h1), against the definition in doubles; and bit for bit
+     * what each row and head gives on its own, since the kernel takes every head of both rows step by step
+     * together. Heads of 16 floats (one AVX-512 vector), 32, and 12 and 20 (not whole vectors), caches of
+     * 1 to 40 positions (not whole vectors either).
+     */
+    @ParameterizedTest(name = "c={0} heads={1} h0={2} h1={3} positions={4},{5}")
+    @CsvSource({"64, 4, 0, 4, 32, 16", "64, 4, 2, 4, 17, 1", "128, 4, 1, 3, 64, 33", "36, 3, 0, 3, 40, 7", "40, 2, 1, 2, 5, 3",
+            "64, 4, 0, 4, 1, 1"})
+    void decodingTwoRowsIsEachRowOnItsOwnAndMatchesDoubles(int c, int heads, int h0, int h1, int p0, int p1) {
+        Random r = new Random(c * 100L + p0);
+        int stride = Attention.keyCacheStride(Math.max(p0, p1)), hs = c / heads, qStride = 3 * c;
+        int[] positions = {p0, p1};
+        float[][] keysT = {random(r, c * stride), random(r, c * stride)}, values = {random(r, p0 * c), random(r, p1 * c)};
+        float[] q = random(r, 2 * qStride), out = new float[2 * c];
+        int[] qOff = {0, qStride}, outOff = {0, c};
+        Attention.decode(q, qOff, keysT, stride, values, out, outOff, new float[2 * heads * stride], positions, 2, c, heads, h0, h1);
+
+        for (int row = 0; row < 2; row++) {
+            int n = positions[row];
+            double[] expected = new double[(h1 - h0) * hs];
+            float[] actual = new float[(h1 - h0) * hs];
+            for (int h = h0; h < h1; h++) {
+                double[] w = new double[n];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int s = 0; s < n; s++) {
+                    for (int d = 0; d < hs; d++) w[s] += (double) q[qOff[row] + h * hs + d] * keysT[row][(h * hs + d) * stride + s];
+                    w[s] /= Math.sqrt(hs);
+                    max = Math.max(max, w[s]);
+                }
+                for (int s = 0; s < n; s++) sum += w[s] = Math.exp(w[s] - max);
+                for (int d = 0; d < hs; d++) {
+                    for (int s = 0; s < n; s++) expected[(h - h0) * hs + d] += w[s] / sum * values[row][s * c + h * hs + d];
+                }
+                System.arraycopy(out, outOff[row] + h * hs, actual, (h - h0) * hs, hs);
+
+                float[] alone = new float[c];
+                Attention.decode(q, new int[] {qOff[row]}, new float[][] {keysT[row]}, stride, new float[][] {values[row]}, alone,
+                        new int[] {0}, new float[stride], new int[] {n}, 1, c, heads, h, h + 1);
+                assertArrayEquals(Arrays.copyOfRange(alone, h * hs, (h + 1) * hs), Arrays.copyOfRange(out, outOff[row] + h * hs,
+                        outOff[row] + (h + 1) * hs), "row " + row + ", head " + h + " alone");
+            }
+            assertClose(expected, actual, "row " + row);
+        }
+        for (int i = 0; i < 2 * c; i++) {
+            int h = i % c / hs;
+            if (h < h0 || h >= h1) assertEquals(0f, out[i], "column " + i + " belongs to a head not asked for");
+        }
+    }
+
     private static void assertClose(double[] expected, float[] actual, String what) {
         double max = 0;
         for (double x : expected) max = Math.max(max, Math.abs(x));

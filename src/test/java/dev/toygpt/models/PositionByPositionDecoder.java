@@ -37,7 +37,7 @@ final class PositionByPositionDecoder {
         k = new float[c];
         v = new float[c];
         att = new float[c];
-        scores = new float[keyStride];
+        scores = new float[heads * keyStride];
         ff = new float[cfg.hidden()];
         logits = new float[cfg.vocabSize()];
     }
@@ -65,7 +65,8 @@ final class PositionByPositionDecoder {
             matvec(block.sa.value, h, v);
             for (int i = 0; i < c; i++) keys[l][i * keyStride + pos] = k[i];
             System.arraycopy(v, 0, values[l], pos * c, c);
-            Attention.decode(q, keys[l], keyStride, values[l], att, scores, pos + 1, c, heads);
+            Attention.decode(q, new int[] {0}, new float[][] {keys[l]}, keyStride, new float[][] {values[l]}, att, new int[] {0},
+                    scores, new int[] {pos + 1}, 1, c, heads, 0, heads);
             addInParts(block.sa.proj, att, heads);
             layerNorm(block.ln2, x, h);
             matvec(block.ffwd.expand, h, ff);
