@@ -407,31 +407,35 @@ public final class GptDecoder implements AutoCloseable {
      * judged by its median token, without its first (which pays for starting or waking the team's threads,
      * a third of a millisecond, sometimes far more, on this project's virtual machine). A median, not a sum:
      * one token held up by the system for a few milliseconds (a token takes 10-50 microseconds) made a team
-     * twice as fast lose. Then the faster way runs for a while: {@link #RUN}
-     * windows, twice as many each time the caller alone wins again, up to {@link #MAX_RUN}, so a machine where
-     * the team loses pays for few probes. Two bounds keep a wrong choice short: a run alone ends after
-     * {@link #MAX_ALONE_NANOS} of tokens (the first choices are made while the JIT is still compiling the
-     * team's code, which then loses several probes in a row); and a probe of the team stops as soon as its
-     * tokens took twice what the last window alone took, so probing a team that is much slower costs little.
+     * twice as fast lose. Then the faster way runs for a while: {@link #RUN} windows, twice as many each
+     * time the same way wins again, up to {@link #MAX_RUN}, so a machine where one way keeps winning pays for
+     * few probes (each window alone in a team's run cost about 2% of seed's tokens, and more in the team's
+     * next window, whose weights the caller's had pushed out of the cache). Three bounds keep a wrong choice
+     * short: a run ends after {@link #MAX_RUN_NANOS} of tokens (the first choices are made while the JIT is
+     * still compiling the team's code, which then loses several probes in a row); a team's run ends as soon
+     * as a window's median token takes half again as long as the probe's (on this project's virtual machine
+     * the two processors are at times far apart for seconds: a cache line's round trip takes 0.6 us instead
+     * of 0.12, and a team's token twice as long); and a probe of the team stops as soon as its tokens took
+     * twice what the last window alone took, so probing a team that is much slower costs little.
      *
      * <p>A new decoder of the same model shape and thread count goes on where the last one stood (its choice,
      * and how far it is into its run): a chat, or bench's rounds of a few hundred tokens, would otherwise
      * probe at every reply.
      */
     static final class Pace {
-        private static final int RUN = 14, MAX_RUN = 1024;
-        /** The longest run alone, in its tokens' time, before the team is probed again. */
-        static final long MAX_ALONE_NANOS = 200_000_000L;
+        static final int RUN = 14, MAX_RUN = 1024;
+        /** The longest run, in its tokens' time, before the next probe. */
+        static final long MAX_RUN_NANOS = 200_000_000L;
         /** Per model shape and thread count, where the last decoder stood (see {@link #save}). */
         private static final java.util.Map<String, long[]> LAST = new java.util.concurrent.ConcurrentHashMap<>();
         private final boolean adaptive;
         private final int window;
         private final String key;
-        /** The token times of the window being probed, and how many. */
+        /** The token times of the window being timed (a probe's, or a team's run's), and how many. */
         private final long[] times;
         private int tokens, timed, windowIndex, run = RUN;
-        /** The team window's median (Long.MAX_VALUE if it was stopped), the last alone window's, and the current run alone's time. */
-        private long teamMedian, aloneMedian, aloneRunNanos;
+        /** The last probe's team window's median (Long.MAX_VALUE if it was stopped), its alone window's, and the current run's time. */
+        private long teamMedian, aloneMedian, runNanos;
         private boolean team = true;
 
         Pace(boolean adaptive, int window, String key) {
@@ -445,7 +449,8 @@ public final class GptDecoder implements AutoCloseable {
                 run = (int) last[1];
                 windowIndex = (int) last[2];
                 aloneMedian = last[3];
-                aloneRunNanos = last[4];
+                runNanos = last[4];
+                teamMedian = last[5];
             }
         }
 
@@ -461,27 +466,30 @@ public final class GptDecoder implements AutoCloseable {
 
         /** One token took nanos. */
         void took(long nanos) {
-            if (windowIndex <= 1 && (tokens > 0 || window == 1)) times[timed++] = nanos;
-            if (windowIndex > 1 && !team) aloneRunNanos += nanos;
+            if ((windowIndex <= 1 || team) && (tokens > 0 || window == 1)) times[timed++] = nanos;
+            if (windowIndex > 1) runNanos += nanos;
             boolean stop = windowIndex == 0 && aloneMedian > 0 && sum(times, timed) > 2 * aloneMedian * Math.max(1, window - 1);
             if (++tokens < window && !stop) return;
             tokens = 0;
             if (windowIndex == 0) teamMedian = stop ? Long.MAX_VALUE : median(times, timed);
             if (windowIndex == 1) {
                 aloneMedian = median(times, timed);
-                team = teamMedian <= aloneMedian;
-                run = team ? RUN : Math.min(MAX_RUN, 2 * run);
-                aloneRunNanos = 0;
+                boolean won = teamMedian <= aloneMedian;
+                // the same way again: a run twice as long; the team after alone: RUN; alone after the team: 2 RUN
+                run = won == team ? Math.min(MAX_RUN, 2 * run) : won ? RUN : 2 * RUN;
+                team = won;
+                runNanos = 0;
             }
+            boolean slower = windowIndex > 1 && team && 2 * median(times, timed) > 3 * teamMedian;
             timed = 0;
-            boolean runOver = windowIndex == run + 1 || windowIndex > 1 && !team && aloneRunNanos >= MAX_ALONE_NANOS;
+            boolean runOver = windowIndex == run + 1 || windowIndex > 1 && (runNanos >= MAX_RUN_NANOS || slower);
             windowIndex = runOver ? 0 : windowIndex + 1;
             if (adaptive && windowIndex != 1) save();
         }
 
         /** Where this decoder stands, for the next one: never between the two windows of a probe. */
         private void save() {
-            LAST.put(key, new long[] {team ? 1 : 0, run, windowIndex, aloneMedian, aloneRunNanos});
+            LAST.put(key, new long[] {team ? 1 : 0, run, windowIndex, aloneMedian, runNanos, teamMedian});
         }
 
         private static long sum(long[] t, int n) {

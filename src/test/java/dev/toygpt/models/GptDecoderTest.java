@@ -305,6 +305,35 @@ class GptDecoderTest {
         }
     }
 
+    /**
+     * A team that keeps winning runs twice as long each time (so the windows alone that probe it cost less and
+     * less), and its run ends at the first window whose median token takes half again as long as the probe's
+     * (the processors have moved apart): the next window probes the team, the one after the caller alone.
+     */
+    @Test
+    void aTeamThatKeepsWinningIsProbedLessOftenAndItsRunEndsWhenItSlowsDown() {
+        int window = 4;
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test team runs " + System.nanoTime());
+        int[] teamWindows = new int[3];
+        for (int cycle = 0; cycle < 3; cycle++) {
+            while (pace.useTeam()) {
+                for (int t = 0; t < window; t++) pace.took(10_000);
+                teamWindows[cycle]++;
+            }
+            for (int t = 0; t < window; t++) pace.took(20_000); // alone: slower, the team wins again
+        }
+        // the first probe's team window; a run of 2 x 14 windows and the next probe's; then 4 x 14 and the next
+        assertArrayEquals(new int[] {1, 2 * GptDecoder.Pace.RUN + 1, 4 * GptDecoder.Pace.RUN + 1}, teamWindows);
+        for (int w = 0; w < 5; w++) {
+            assertTrue(pace.useTeam());
+            for (int t = 0; t < window; t++) pace.took(14_000); // 1.4 times as long: not slow enough to probe
+        }
+        for (int t = 0; t < window; t++) pace.took(16_000); // 1.6 times: the run ends
+        assertTrue(pace.useTeam(), "the probe's team window");
+        for (int t = 0; t < window; t++) pace.took(10_000);
+        assertFalse(pace.useTeam(), "the probe's window alone, right after the slow window");
+    }
+
     /** One token held up (a preemption) in the team's window does not make a team twice as fast lose. */
     @Test
     void aProbeJudgesEachWindowByItsMedianToken() {
@@ -337,7 +366,7 @@ class GptDecoderTest {
             windows++;
         }
         assertTrue(windows < 14 * 2, "the run of 28 windows ended by time: " + windows);
-        assertTrue(alone >= GptDecoder.Pace.MAX_ALONE_NANOS && alone < GptDecoder.Pace.MAX_ALONE_NANOS + window * 5_000_000L, "alone for " + alone + " ns");
+        assertTrue(alone >= GptDecoder.Pace.MAX_RUN_NANOS && alone < GptDecoder.Pace.MAX_RUN_NANOS + window * 5_000_000L, "alone for " + alone + " ns");
         // the probe of the team: its first token is not timed; the next two take 20 ms each, past twice 3 x 5 ms
         pace.took(50_000_000);
         pace.took(20_000_000);
