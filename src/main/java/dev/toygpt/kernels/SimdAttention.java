@@ -794,12 +794,12 @@ final class SimdAttention {
     }
 
     /** Per thread: room for {@link #decode}'s lane sums and each chain's maximum, then 1 / sum. */
-    private static final ThreadLocal<float[][]> DECODE_LANES = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[]> DECODE_LANES = ThreadLocal.withInitial(() -> new float[0]);
 
     private static float[] decodeLanes(int chains) {
-        float[][] held = DECODE_LANES.get();
-        if (held[0].length < chains * (L + 1)) held[0] = new float[chains * (L + 1)];
-        return held[0];
+        float[] lanes = DECODE_LANES.get();
+        if (lanes.length < chains * (L + 1)) DECODE_LANES.set(lanes = new float[chains * (L + 1)]);
+        return lanes;
     }
 
     /** dst[d * tPad + s] = src[base + s * channels + d], with columns time..tPad zero. */

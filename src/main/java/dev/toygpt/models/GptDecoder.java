@@ -498,11 +498,11 @@ public final class GptDecoder implements AutoCloseable {
             return s;
         }
 
+        /** The median of t[0 .. n), sorted in place (a window's times are not read again): no copy per window. */
         private static long median(long[] t, int n) {
             if (n == 0) return 0;
-            long[] sorted = java.util.Arrays.copyOf(t, n);
-            java.util.Arrays.sort(sorted);
-            return sorted[n / 2];
+            java.util.Arrays.sort(t, 0, n);
+            return t[n / 2];
         }
     }
 
