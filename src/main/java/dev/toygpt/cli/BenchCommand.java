@@ -164,7 +164,12 @@ final class BenchCommand implements Callable<Integer> {
             double g = (System.nanoTime() - g0) / 1e9;
             o.put("gen_tokens", gen);
             o.put("gen_rounds", rounds);
-            o.put("gen_tokens_per_s", round((double) rounds * gen / g, 1));
+            double genTokensPerSecond = rounds * gen / g;
+            o.put("gen_tokens_per_s", round(genTokensPerSecond, 1));
+            // the same for generation: its model FLOPs per second over the same product rate
+            double genGflops = ModelFlops.perGeneratedToken(config, model.parameterCount(), !noCache) * genTokensPerSecond / 1e9;
+            o.put("gen_gflops", round(genGflops, 2));
+            o.put("gen_mfu", round(genGflops / peak, 4));
             // the calling thread's bytes per token: a decoder reuses its arrays, so kilobytes here mean the JIT
             // left some of its vector code as the Vector API's plain-Java fallback (each operation a new object)
             if (allocClock != null) o.put("gen_alloc_bytes_per_token", Math.round((allocClock.getThreadAllocatedBytes(self) - ga0) / ((double) rounds * gen)));
@@ -174,6 +179,10 @@ final class BenchCommand implements Callable<Integer> {
         if (!json) {
             Console.err().printf("%s: %,d parameters, %d threads, %.1f ms per step, MFU %.0f%% of %.0f GFLOP/s (this machine's 1024^3 product)%n",
                     preset, model.parameterCount(), Parallel.threads(), 1000 * seconds / iters, 100 * o.path("mfu").asDouble(), peak);
+            if (gen > 0) {
+                Console.err().printf("generation: %,.0f tokens/s, %.1f GFLOP/s, %.1f%% of the same rate%n", o.path("gen_tokens_per_s").asDouble(),
+                        o.path("gen_gflops").asDouble(), 100 * o.path("gen_mfu").asDouble());
+            }
         }
         Console.out().println(o);
         return 0;

@@ -1,7 +1,8 @@
 package dev.toygpt.models;
 
 /**
- * Floating-point operations of the matrix work in one training step, to report achieved GFLOP/s:
+ * Floating-point operations of the matrix work in one training step (and in a generated token), to report
+ * achieved GFLOP/s:
  * every linear layer costs 2·in·out per token forward, attention 4·T·C per token per layer forward
  * (q kᵀ and the weighted sum of v, counted over the full T x T square), and backward costs twice the forward.
  */
@@ -21,6 +22,19 @@ public final class ModelFlops {
         if (c.kind() != ModelKind.GPT) return 6.0 * parameters;
         long nonPosition = parameters - (long) c.blockSize() * c.nEmbd();
         return 6.0 * nonPosition + 12.0 * c.nLayer() * c.nEmbd() * c.blockSize();
+    }
+
+    /**
+     * Model FLOPs per generated token, counted as {@link #perTokenNanoGpt} counts a trained one but forward
+     * only: 2 N, plus the attention's scores and weighted sum, 4 L C per position seen. A {@link GptDecoder}
+     * sees from block/2 to block positions (3/4 block on average); the notebook's loop (cached false) the
+     * last block. The loop's recomputing of the whole window is work, not model FLOPs, so it is not counted.
+     */
+    public static double perGeneratedToken(ModelConfig c, long parameters, boolean cached) {
+        if (c.kind() != ModelKind.GPT) return 2.0 * parameters;
+        long nonPosition = parameters - (long) c.blockSize() * c.nEmbd();
+        double seen = cached ? 0.75 * c.blockSize() : c.blockSize();
+        return 2.0 * nonPosition + 4.0 * c.nLayer() * c.nEmbd() * seen;
     }
 
     public static double forward(ModelConfig c, int batch, int time) {

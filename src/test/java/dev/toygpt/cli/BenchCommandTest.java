@@ -146,8 +146,15 @@ class BenchCommandTest extends CliTestBase {
         assertTrue(j.path("gen_tokens_per_s").asDouble() > 0, j.toString());
         assertTrue(j.path("gen_alloc_bytes_per_token").isIntegralNumber() && j.path("gen_alloc_bytes_per_token").asLong() >= 0, j.toString());
         assertEquals(1, j.path("threads").asInt());
+        // the decoder's model FLOPs: 2 (N - block * n_embd) + 4 n_layer n_embd (3/4 block), its context being
+        // from half a block to a block, per token; over the same product rate as training's MFU
+        double flops = 2.0 * (j.path("params").asLong() - 32 * 64) + 4.0 * 4 * 64 * 24, tokensPerS = j.path("gen_tokens_per_s").asDouble();
+        double peak = j.path("peak_gflops").asDouble();
+        assertEquals(flops * tokensPerS / 1e9, j.path("gen_gflops").asDouble(), 0.005 + 1e-4 * flops * tokensPerS / 1e9, j.toString());
+        assertEquals(flops * tokensPerS / 1e9 / peak, j.path("gen_mfu").asDouble(), 0.0001 + 0.01 * flops * tokensPerS / 1e9 / peak, j.toString());
         // without --json a summary goes to stderr, the JSON line still alone on stdout
         assertTrue(r.err().contains("ms per step"), r.err());
+        assertTrue(r.err().contains("generation: ") && r.err().contains("GFLOP/s"), r.err());
     }
 
     @Test
