@@ -164,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
             double g = (System.nanoTime() - g0) / 1e9;
             o.put("gen_tokens", gen);
             o.put("gen_rounds", rounds);
-            double genTokensPerSecond = rounds * gen / g;
+            double genTokensPerSecond = (double) rounds * gen / g; // as a double: rounds x gen can pass an int
             o.put("gen_tokens_per_s", round(genTokensPerSecond, 1));
             // the same for generation: its model FLOPs per second over the same product rate
             double genGflops = ModelFlops.perGeneratedToken(config, model.parameterCount(), !noCache) * genTokensPerSecond / 1e9;
