@@ -158,8 +158,17 @@ public final class Attention {
      */
     public static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, float[] out, int[] outOff,
                               float[] scores, int[] positions, int rows, int channels, int heads, int h0, int h1) {
+        decode(q, qOff, keysT, stride, values, 0, out, outOff, scores, positions, rows, channels, heads, h0, h1);
+    }
+
+    /**
+     * {@link #decode} with every cache's floats from index cacheStart on (the decoder starts them on a cache
+     * line: {@link CacheLines}).
+     */
+    public static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, int cacheStart, float[] out,
+                              int[] outOff, float[] scores, int[] positions, int rows, int channels, int heads, int h0, int h1) {
         if (MatMul.SIMD) {
-            SimdAttention.decode(q, qOff, keysT, stride, values, out, outOff, scores, positions, rows, channels, heads, h0, h1);
+            SimdAttention.decode(q, qOff, keysT, stride, values, cacheStart, out, outOff, scores, positions, rows, channels, heads, h0, h1);
             return;
         }
         int hs = channels / heads;
@@ -171,12 +180,12 @@ public final class Attention {
                 int off = h * hs, o = outOff[r] + off;
                 for (int s = 0; s < n; s++) {
                     float dot = 0f;
-                    for (int d = 0; d < hs; d++) dot += q[qOff[r] + off + d] * k[(off + d) * stride + s];
+                    for (int d = 0; d < hs; d++) dot += q[qOff[r] + off + d] * k[cacheStart + (off + d) * stride + s];
                     scores[s] = dot * scale;
                 }
                 Softmax.softmaxRow(scores, 0, scores, 0, n);
                 java.util.Arrays.fill(out, o, o + hs, 0f);
-                for (int s = 0; s < n; s++) Vec.axpy(scores[s], v, s * channels + off, out, o, hs);
+                for (int s = 0; s < n; s++) Vec.axpy(scores[s], v, cacheStart + s * channels + off, out, o, hs);
             }
         }
     }

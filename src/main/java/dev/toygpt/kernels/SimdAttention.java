@@ -735,21 +735,21 @@ final class SimdAttention {
      * <p>Three methods, one per stage, each small enough for C2 to compile its loops with everything inlined:
      * as one method it called weightedSum and scaleRow out of line, some twenty calls a layer.
      */
-    static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, float[] out, int[] outOff,
+    static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, int cacheStart, float[] out, int[] outOff,
                        float[] scores, int[] positions, int rows, int channels, int heads, int h0, int h1) {
         int hs = channels / heads, own = h1 - h0, n = rows * own;
         float[] lanes = decodeLanes(n);
-        decodeScores(q, qOff, keysT, stride, scores, positions, n, own, h0 * hs, hs, (float) (1.0 / Math.sqrt(hs)));
+        decodeScores(q, qOff, keysT, stride, cacheStart, scores, positions, n, own, h0 * hs, hs, (float) (1.0 / Math.sqrt(hs)));
         decodeWeights(scores, stride, positions, n, own, lanes);
-        decodeOutputs(scores, stride, values, out, outOff, positions, n, own, h0 * hs, hs, channels);
+        decodeOutputs(scores, stride, values, cacheStart, out, outOff, positions, n, own, h0 * hs, hs, channels);
     }
 
     /** Each chain's scores, q · k * scale for positions 0 .. positions[r] - 1, a vector of positions at a time. */
-    private static void decodeScores(float[] q, int[] qOff, float[][] keysT, int stride, float[] scores, int[] positions,
+    private static void decodeScores(float[] q, int[] qOff, float[][] keysT, int stride, int start, float[] scores, int[] positions,
                                      int n, int own, int c0, int hs, float scale) {
         for (int i = 0; i < n; i++) {
             int r = i / own, off = c0 + (i % own) * hs;
-            for (int s0 = 0; s0 < positions[r]; s0 += L) sum4(q, qOff[r] + off, keysT[r], off * stride + s0, stride, hs, scale, scores, i * stride + s0);
+            for (int s0 = 0; s0 < positions[r]; s0 += L) sum4(q, qOff[r] + off, keysT[r], start + off * stride + s0, stride, hs, scale, scores, i * stride + s0);
         }
     }
 
@@ -766,12 +766,12 @@ final class SimdAttention {
     }
 
     /** Each chain's output, the values' sum weighted by its weights. */
-    private static void decodeOutputs(float[] scores, int stride, float[][] values, float[] out, int[] outOff, int[] positions,
+    private static void decodeOutputs(float[] scores, int stride, float[][] values, int start, float[] out, int[] outOff, int[] positions,
                                       int n, int own, int c0, int hs, int channels) {
         for (int i = 0; i < n; i++) {
             int r = i / own, off = c0 + (i % own) * hs, o = outOff[r] + off, p = positions[r], d0 = 0;
-            for (; d0 + L <= hs; d0 += L) sum4(scores, i * stride, values[r], off + d0, channels, p, 1f, out, o + d0);
-            for (int d = d0; d < hs; d++) out[o + d] = scalarSum(scores, i * stride, 1, values[r], off + d, channels, p);
+            for (; d0 + L <= hs; d0 += L) sum4(scores, i * stride, values[r], start + off + d0, channels, p, 1f, out, o + d0);
+            for (int d = d0; d < hs; d++) out[o + d] = scalarSum(scores, i * stride, 1, values[r], start + off + d, channels, p);
         }
     }
 

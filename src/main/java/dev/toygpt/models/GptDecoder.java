@@ -1,6 +1,7 @@
 package dev.toygpt.models;
 
 import dev.toygpt.kernels.Attention;
+import dev.toygpt.kernels.CacheLines;
 import dev.toygpt.kernels.LayerNorm;
 import dev.toygpt.kernels.MatVec;
 import dev.toygpt.kernels.MatVec.Then;
@@ -53,6 +54,7 @@ public final class GptDecoder implements AutoCloseable {
      */
     private float[][] nextKeys, nextValues;
     private final int keep, shift;        // the next window keeps keep tokens, those from position shift on
+    private final int cacheStart;         // the caches' floats start there (a cache line), see CacheLines
     private final int[] tokens;           // the tokens whose keys and values are cached
     private int length;
     /** Every head and every column in one share, for the caller alone. */
@@ -227,10 +229,12 @@ public final class GptDecoder implements AutoCloseable {
         vocab = cfg.vocabSize();
         hidden = cfg.hidden();
         keyStride = Attention.keyCacheStride(blockSize);
-        keys = new float[layers][c * keyStride];
-        values = new float[layers][blockSize * c];
-        nextKeys = new float[layers][c * keyStride];
-        nextValues = new float[layers][blockSize * c];
+        // each cache from a cache line's start, as the weights (attention reads them a vector at a time)
+        cacheStart = CacheLines.firstAlignedFloat();
+        keys = new float[layers][cacheStart + c * keyStride];
+        values = new float[layers][cacheStart + blockSize * c];
+        nextKeys = new float[layers][cacheStart + c * keyStride];
+        nextValues = new float[layers][cacheStart + blockSize * c];
         keep = blockSize / 2;
         shift = blockSize - keep;
         tokens = new int[blockSize];
@@ -266,9 +270,11 @@ public final class GptDecoder implements AutoCloseable {
         int from = groupStart(h0), ownHidden = groupStart(h1) - from; // its groups' hidden units
         int perLayer = MatVec.packedSize(c, 3 * own) + MatVec.packedSize(own, c) + MatVec.packedSize(c, ownHidden)
                 + MatVec.packedSize(ownHidden, c);
-        float[] weights = new float[layers * perLayer + MatVec.packedSize(c, vs[1] - vs[0])];
+        // from a cache line's start: every product's size is a whole number of vectors, so all of them start on one
+        int start = CacheLines.firstAlignedFloat();
+        float[] weights = new float[start + layers * perLayer + MatVec.packedSize(c, vs[1] - vs[0])];
         Product[] qkv = new Product[layers], proj = new Product[layers], expand = new Product[layers], contract = new Product[layers];
-        int offset = 0;
+        int offset = start;
         for (int l = 0; l < layers; l++) {
             int at = 2 * LINEARS * l; // q, k, v, proj, expand, contract: weight, bias
             // q, k and v of its heads side by side: one product, its output q | k | v
@@ -550,8 +556,8 @@ public final class GptDecoder implements AutoCloseable {
             for (int t = 0; t < n; t++) {
                 float[] k = t == 0 ? keys[l] : nextKeys[l], v = t == 0 ? values[l] : nextValues[l];
                 int row = t * 3 * own, pos = t == 0 ? p0 : p0 - shift;
-                for (int i = 0; i < own; i++) k[(q0 + i) * keyStride + pos] = s.qkvOut[row + own + i];
-                System.arraycopy(s.qkvOut, row + 2 * own, v, pos * c + q0, own);
+                for (int i = 0; i < own; i++) k[cacheStart + (q0 + i) * keyStride + pos] = s.qkvOut[row + own + i];
+                System.arraycopy(s.qkvOut, row + 2 * own, v, cacheStart + pos * c + q0, own);
             }
             for (int t = 0; t < rows; t++) { // a position sees its window's positions up to itself: causal, as in training
                 // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size;
@@ -562,7 +568,8 @@ public final class GptDecoder implements AutoCloseable {
                 s.keyRows[t] = (t == 0 ? keys : nextKeys)[l];
                 s.valueRows[t] = (t == 0 ? values : nextValues)[l];
             }
-            Attention.decode(s.qkvOut, s.qOff, s.keyRows, keyStride, s.valueRows, s.att, s.outOff, s.scores, s.positions, rows, c, heads, s.h0, s.h1);
+            Attention.decode(s.qkvOut, s.qOff, s.keyRows, keyStride, s.valueRows, cacheStart, s.att, s.outOff, s.scores, s.positions, rows, c,
+                    heads, s.h0, s.h1);
             if (recorder != null) recordWeights(l, p0, s.qkvOut, s.qOff[0]);
             inParts(s.proj[l], s, s.att, projParts, s.headCuts, rows);
             if (meet != null) meet.await(rank); // every head's part of proj is written
@@ -604,7 +611,7 @@ public final class GptDecoder implements AutoCloseable {
         for (int head = 0; head < heads; head++) {
             for (int s = 0; s < positions; s++) {
                 float dot = 0f;
-                for (int d = head * hs; d < (head + 1) * hs; d++) dot += q[qOff + d] * keys[layer][d * keyStride + s];
+                for (int d = head * hs; d < (head + 1) * hs; d++) dot += q[qOff + d] * keys[layer][cacheStart + d * keyStride + s];
                 row[s] = dot * scale;
             }
             dev.toygpt.kernels.Softmax.forward(row, row, 1, positions);

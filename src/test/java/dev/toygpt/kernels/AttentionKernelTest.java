@@ -181,6 +181,38 @@ class AttentionKernelTest {
         }
     }
 
+    /**
+     * Caches whose floats begin at an offset in their arrays (the decoder starts them on a cache line) give
+     * bit for bit what the same caches from index 0 give; nothing before the offset is read: it is NaN here.
+     */
+    @ParameterizedTest(name = "start={0}")
+    @CsvSource({"1", "12", "16"})
+    void cachesFromAnOffsetGiveTheSameOutputs(int start) {
+        int c = 64, heads = 4, stride = Attention.keyCacheStride(32);
+        Random r = new Random(start);
+        int[] positions = {29, 13};
+        float[][] keysT = {random(r, c * stride), random(r, c * stride)}, values = {random(r, 32 * c), random(r, 32 * c)};
+        float[][] keysAt = new float[2][], valuesAt = new float[2][];
+        for (int row = 0; row < 2; row++) {
+            keysAt[row] = shifted(keysT[row], start);
+            valuesAt[row] = shifted(values[row], start);
+        }
+        float[] q = random(r, 2 * 3 * c), expected = new float[2 * c], actual = new float[2 * c];
+        int[] qOff = {0, 3 * c}, outOff = {0, c};
+        Attention.decode(q, qOff, keysT, stride, values, expected, outOff, new float[2 * heads * stride], positions, 2, c, heads, 0, heads);
+        Attention.decode(q, qOff, keysAt, stride, valuesAt, start, actual, outOff, new float[2 * heads * stride], positions, 2, c, heads, 0,
+                heads);
+        assertArrayEquals(expected, actual);
+    }
+
+    /** a's floats from index start of a new array, NaN before them. */
+    private static float[] shifted(float[] a, int start) {
+        float[] b = new float[start + a.length];
+        Arrays.fill(b, 0, start, Float.NaN);
+        System.arraycopy(a, 0, b, start, a.length);
+        return b;
+    }
+
     private static void assertClose(double[] expected, float[] actual, String what) {
         double max = 0;
         for (double x : expected) max = Math.max(max, Math.abs(x));
