@@ -28,11 +28,16 @@ final class SimdMatVec {
     /** Rows per register tile of the several-rows product (times two vectors: 8 accumulators). */
     private static final int TILE_ROWS = 4;
     /**
+     * Where the sums start in {@link #SUMS}: on a cache line ({@link CacheLines}). A vector stored across two lines
+     * is not forwarded to the load that reads it back in {@link #finish}, which then waits for the store.
+     */
+    private static final int AT = CacheLines.firstAlignedFloat();
+    /**
      * Per thread: a kernel's sums, stored straight from its registers; the bias and epilogue then run in
      * {@link #finish}. A method that took the accumulators as vector arguments was sometimes left out of
      * line by C2, which then boxed every vector (generation ran at half speed in such JVMs).
      */
-    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[2 * CHUNK]);
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[AT + 2 * CHUNK]);
 
     private SimdMatVec() {}
 
@@ -79,25 +84,25 @@ final class SimdMatVec {
                 int base = wOff + all * j0 + p0 * width, xOff = x0 + p0, outOff = out0 + i * partStride;
                 if (n - j0 >= CHUNK) {
                     chunk8(x, xOff, w, base, k, sums);
-                    finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
+                    finish(sums, AT + 0, CHUNK, bias, out, outOff, j0, then);
                     continue;
                 }
                 int v = 0;
                 for (; j0 + v + 4 * L <= n; v += 4 * L) {
                     quad(x, xOff, w, base + v, width, k, sums);
-                    finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT + 0, 4 * L, bias, out, outOff, j0 + v, then);
                 }
                 if (j0 + v + 2 * L <= n) {
                     pair(x, xOff, w, base + v, width, k, sums);
-                    finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT + 0, 2 * L, bias, out, outOff, j0 + v, then);
                     v += 2 * L;
                 }
                 for (; j0 + v < n; v += L) { // the last vector may be partly padding
                     FloatVector a = FloatVector.zero(S);
                     for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
-                    a.intoArray(sums, 0);
-                    if (j0 + v + L <= n) finish(sums, 0, L, bias, out, outOff, j0 + v, then);
-                    else finishLanes(sums, 0, n - j0 - v, bias, out, outOff, j0 + v, then);
+                    a.intoArray(sums, AT + 0);
+                    if (j0 + v + L <= n) finish(sums, AT + 0, L, bias, out, outOff, j0 + v, then);
+                    else finishLanes(sums, AT + 0, n - j0 - v, bias, out, outOff, j0 + v, then);
                 }
             }
         }
@@ -114,10 +119,10 @@ final class SimdMatVec {
             a2 = FloatVector.fromArray(S, w, row + 2 * L).fma(xp, a2);
             a3 = FloatVector.fromArray(S, w, row + 3 * L).fma(xp, a3);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
-        a2.intoArray(sums, 2 * L);
-        a3.intoArray(sums, 3 * L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
+        a2.intoArray(sums, AT + 2 * L);
+        a3.intoArray(sums, AT + 3 * L);
     }
 
     /** Two vectors of a narrow chunk (a decoder thread's slice): two chains in flight rather than one after the other. */
@@ -129,8 +134,8 @@ final class SimdMatVec {
             a0 = FloatVector.fromArray(S, w, row).fma(xp, a0);
             a1 = FloatVector.fromArray(S, w, row + L).fma(xp, a1);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
     }
 
     private static void chunk8(float[] x, int xOff, float[] w, int base, int k, float[] sums) {
@@ -147,14 +152,14 @@ final class SimdMatVec {
             a6 = FloatVector.fromArray(S, w, row + 6 * L).fma(xp, a6);
             a7 = FloatVector.fromArray(S, w, row + 7 * L).fma(xp, a7);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
-        a2.intoArray(sums, 2 * L);
-        a3.intoArray(sums, 3 * L);
-        a4.intoArray(sums, 4 * L);
-        a5.intoArray(sums, 5 * L);
-        a6.intoArray(sums, 6 * L);
-        a7.intoArray(sums, 7 * L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
+        a2.intoArray(sums, AT + 2 * L);
+        a3.intoArray(sums, AT + 3 * L);
+        a4.intoArray(sums, AT + 4 * L);
+        a5.intoArray(sums, AT + 5 * L);
+        a6.intoArray(sums, AT + 6 * L);
+        a7.intoArray(sums, AT + 7 * L);
     }
 
     /**
@@ -174,11 +179,11 @@ final class SimdMatVec {
                 int v = 0;
                 for (; v + 2 * L <= whole; v += 2 * L) {
                     tile4x2(x, r, w, base + v, width, k, sums);
-                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * 2 * L, 2 * L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
+                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, AT + i * 2 * L, 2 * L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
                 }
                 if (v < whole) {
                     tile4x1(x, r, w, base + v, width, k, sums);
-                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, i * L, L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
+                    for (int i = 0; i < TILE_ROWS; i++) finish(sums, AT + i * L, L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
                 }
             }
         }
@@ -186,7 +191,7 @@ final class SimdMatVec {
             int j0 = (n - 1) / CHUNK * CHUNK, width = roundUp(n - j0), base = wOff + k * j0, v = n / L * L - j0;
             for (int r = r0; r < tiled; r += TILE_ROWS) {
                 tile4x1(x, r, w, base + v, width, k, sums);
-                for (int i = 0; i < TILE_ROWS; i++) finishLanes(sums, i * L, n % L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
+                for (int i = 0; i < TILE_ROWS; i++) finishLanes(sums, AT + i * L, n % L, bias, out, outOff + (r + i) * outStride, j0 + v, then);
             }
         }
         int r = tiled;
@@ -231,20 +236,20 @@ final class SimdMatVec {
                 int base = wOff + all * j0 + p0 * width, xOff = x0 + p0, xOff2 = xOff + xStride, outOff = out0 + i * partStride;
                 if (n - j0 >= CHUNK && L >= 16) { // 16 accumulators: AVX-512 has the 32 registers for them
                     chunk8x2(x, xOff, xOff2, w, base, k, sums);
-                    finish(sums, 0, CHUNK, bias, out, outOff, j0, then);
-                    finish(sums, CHUNK, CHUNK, bias, out, outOff + outStride, j0, then);
+                    finish(sums, AT + 0, CHUNK, bias, out, outOff, j0, then);
+                    finish(sums, AT + CHUNK, CHUNK, bias, out, outOff + outStride, j0, then);
                     continue;
                 }
                 int v = 0, end = Math.min(n, j0 + width); // on AVX2 a whole chunk comes here too: stay inside it
                 for (; j0 + v + 4 * L <= end; v += 4 * L) {
                     quadx2(x, xOff, xOff2, w, base + v, width, k, sums);
-                    finish(sums, 0, 4 * L, bias, out, outOff, j0 + v, then);
-                    finish(sums, 4 * L, 4 * L, bias, out, outOff + outStride, j0 + v, then);
+                    finish(sums, AT + 0, 4 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT + 4 * L, 4 * L, bias, out, outOff + outStride, j0 + v, then);
                 }
                 if (j0 + v + 2 * L <= end) {
                     pairx2(x, xOff, xOff2, w, base + v, width, k, sums);
-                    finish(sums, 0, 2 * L, bias, out, outOff, j0 + v, then);
-                    finish(sums, 2 * L, 2 * L, bias, out, outOff + outStride, j0 + v, then);
+                    finish(sums, AT + 0, 2 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT + 2 * L, 2 * L, bias, out, outOff + outStride, j0 + v, then);
                     v += 2 * L;
                 }
                 for (; j0 + v < end; v += L) { // the last vector may be partly padding
@@ -254,14 +259,14 @@ final class SimdMatVec {
                         a = wp.fma(FloatVector.broadcast(S, x[xOff + p]), a);
                         b = wp.fma(FloatVector.broadcast(S, x[xOff2 + p]), b);
                     }
-                    a.intoArray(sums, 0);
-                    b.intoArray(sums, L);
+                    a.intoArray(sums, AT + 0);
+                    b.intoArray(sums, AT + L);
                     if (j0 + v + L <= end) {
-                        finish(sums, 0, L, bias, out, outOff, j0 + v, then);
-                        finish(sums, L, L, bias, out, outOff + outStride, j0 + v, then);
+                        finish(sums, AT + 0, L, bias, out, outOff, j0 + v, then);
+                        finish(sums, AT + L, L, bias, out, outOff + outStride, j0 + v, then);
                     } else {
-                        finishLanes(sums, 0, end - j0 - v, bias, out, outOff, j0 + v, then);
-                        finishLanes(sums, L, end - j0 - v, bias, out, outOff + outStride, j0 + v, then);
+                        finishLanes(sums, AT + 0, end - j0 - v, bias, out, outOff, j0 + v, then);
+                        finishLanes(sums, AT + L, end - j0 - v, bias, out, outOff + outStride, j0 + v, then);
                     }
                 }
             }
@@ -296,22 +301,22 @@ final class SimdMatVec {
             a7 = w7.fma(xa, a7);
             b7 = w7.fma(xb, b7);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
-        a2.intoArray(sums, 2 * L);
-        a3.intoArray(sums, 3 * L);
-        a4.intoArray(sums, 4 * L);
-        a5.intoArray(sums, 5 * L);
-        a6.intoArray(sums, 6 * L);
-        a7.intoArray(sums, 7 * L);
-        b0.intoArray(sums, CHUNK);
-        b1.intoArray(sums, CHUNK + L);
-        b2.intoArray(sums, CHUNK + 2 * L);
-        b3.intoArray(sums, CHUNK + 3 * L);
-        b4.intoArray(sums, CHUNK + 4 * L);
-        b5.intoArray(sums, CHUNK + 5 * L);
-        b6.intoArray(sums, CHUNK + 6 * L);
-        b7.intoArray(sums, CHUNK + 7 * L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
+        a2.intoArray(sums, AT + 2 * L);
+        a3.intoArray(sums, AT + 3 * L);
+        a4.intoArray(sums, AT + 4 * L);
+        a5.intoArray(sums, AT + 5 * L);
+        a6.intoArray(sums, AT + 6 * L);
+        a7.intoArray(sums, AT + 7 * L);
+        b0.intoArray(sums, AT + CHUNK);
+        b1.intoArray(sums, AT + CHUNK + L);
+        b2.intoArray(sums, AT + CHUNK + 2 * L);
+        b3.intoArray(sums, AT + CHUNK + 3 * L);
+        b4.intoArray(sums, AT + CHUNK + 4 * L);
+        b5.intoArray(sums, AT + CHUNK + 5 * L);
+        b6.intoArray(sums, AT + CHUNK + 6 * L);
+        b7.intoArray(sums, AT + CHUNK + 7 * L);
     }
 
     /** {@link #quad} for two rows: row 0's sums at 0, row 1's at 4L. */
@@ -331,14 +336,14 @@ final class SimdMatVec {
             a3 = w3.fma(xa, a3);
             b3 = w3.fma(xb, b3);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
-        a2.intoArray(sums, 2 * L);
-        a3.intoArray(sums, 3 * L);
-        b0.intoArray(sums, 4 * L);
-        b1.intoArray(sums, 5 * L);
-        b2.intoArray(sums, 6 * L);
-        b3.intoArray(sums, 7 * L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
+        a2.intoArray(sums, AT + 2 * L);
+        a3.intoArray(sums, AT + 3 * L);
+        b0.intoArray(sums, AT + 4 * L);
+        b1.intoArray(sums, AT + 5 * L);
+        b2.intoArray(sums, AT + 6 * L);
+        b3.intoArray(sums, AT + 7 * L);
     }
 
     /** {@link #pair} for two rows: row 0's sums at 0, row 1's at 2L. */
@@ -353,10 +358,10 @@ final class SimdMatVec {
             a1 = w1.fma(xa, a1);
             b1 = w1.fma(xb, b1);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
-        b0.intoArray(sums, 2 * L);
-        b1.intoArray(sums, 3 * L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
+        b0.intoArray(sums, AT + 2 * L);
+        b1.intoArray(sums, AT + 3 * L);
     }
 
     /** Sums of rows r .. r+3 over two vectors of columns, into sums: row i at i * 2L. */
@@ -379,14 +384,14 @@ final class SimdMatVec {
             a30 = w0.fma(b, a30);
             a31 = w1.fma(b, a31);
         }
-        a00.intoArray(sums, 0);
-        a01.intoArray(sums, L);
-        a10.intoArray(sums, 2 * L);
-        a11.intoArray(sums, 3 * L);
-        a20.intoArray(sums, 4 * L);
-        a21.intoArray(sums, 5 * L);
-        a30.intoArray(sums, 6 * L);
-        a31.intoArray(sums, 7 * L);
+        a00.intoArray(sums, AT + 0);
+        a01.intoArray(sums, AT + L);
+        a10.intoArray(sums, AT + 2 * L);
+        a11.intoArray(sums, AT + 3 * L);
+        a20.intoArray(sums, AT + 4 * L);
+        a21.intoArray(sums, AT + 5 * L);
+        a30.intoArray(sums, AT + 6 * L);
+        a31.intoArray(sums, AT + 7 * L);
     }
 
     /** Sums of rows r .. r+3 over one vector of columns, into sums: row i at i * L. */
@@ -400,10 +405,10 @@ final class SimdMatVec {
             a2 = w0.fma(FloatVector.broadcast(S, x[x2 + p]), a2);
             a3 = w0.fma(FloatVector.broadcast(S, x[x3 + p]), a3);
         }
-        a0.intoArray(sums, 0);
-        a1.intoArray(sums, L);
-        a2.intoArray(sums, 2 * L);
-        a3.intoArray(sums, 3 * L);
+        a0.intoArray(sums, AT + 0);
+        a1.intoArray(sums, AT + L);
+        a2.intoArray(sums, AT + 2 * L);
+        a3.intoArray(sums, AT + 3 * L);
     }
 
     /** {@link MatVec#addParts} for the whole vectors of n; returns where the rest begins. */
