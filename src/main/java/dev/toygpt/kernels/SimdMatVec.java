@@ -84,25 +84,25 @@ final class SimdMatVec {
                 int base = wOff + all * j0 + p0 * width, xOff = x0 + p0, outOff = out0 + i * partStride;
                 if (n - j0 >= CHUNK) {
                     chunk8(x, xOff, w, base, k, sums);
-                    finish(sums, AT + 0, CHUNK, bias, out, outOff, j0, then);
+                    finish(sums, AT, CHUNK, bias, out, outOff, j0, then);
                     continue;
                 }
                 int v = 0;
                 for (; j0 + v + 4 * L <= n; v += 4 * L) {
                     quad(x, xOff, w, base + v, width, k, sums);
-                    finish(sums, AT + 0, 4 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT, 4 * L, bias, out, outOff, j0 + v, then);
                 }
                 if (j0 + v + 2 * L <= n) {
                     pair(x, xOff, w, base + v, width, k, sums);
-                    finish(sums, AT + 0, 2 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT, 2 * L, bias, out, outOff, j0 + v, then);
                     v += 2 * L;
                 }
                 for (; j0 + v < n; v += L) { // the last vector may be partly padding
                     FloatVector a = FloatVector.zero(S);
                     for (int p = 0; p < k; p++) a = FloatVector.fromArray(S, w, base + p * width + v).fma(FloatVector.broadcast(S, x[xOff + p]), a);
-                    a.intoArray(sums, AT + 0);
-                    if (j0 + v + L <= n) finish(sums, AT + 0, L, bias, out, outOff, j0 + v, then);
-                    else finishLanes(sums, AT + 0, n - j0 - v, bias, out, outOff, j0 + v, then);
+                    a.intoArray(sums, AT);
+                    if (j0 + v + L <= n) finish(sums, AT, L, bias, out, outOff, j0 + v, then);
+                    else finishLanes(sums, AT, n - j0 - v, bias, out, outOff, j0 + v, then);
                 }
             }
         }
@@ -119,7 +119,7 @@ final class SimdMatVec {
             a2 = FloatVector.fromArray(S, w, row + 2 * L).fma(xp, a2);
             a3 = FloatVector.fromArray(S, w, row + 3 * L).fma(xp, a3);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
         a2.intoArray(sums, AT + 2 * L);
         a3.intoArray(sums, AT + 3 * L);
@@ -134,7 +134,7 @@ final class SimdMatVec {
             a0 = FloatVector.fromArray(S, w, row).fma(xp, a0);
             a1 = FloatVector.fromArray(S, w, row + L).fma(xp, a1);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
     }
 
@@ -152,7 +152,7 @@ final class SimdMatVec {
             a6 = FloatVector.fromArray(S, w, row + 6 * L).fma(xp, a6);
             a7 = FloatVector.fromArray(S, w, row + 7 * L).fma(xp, a7);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
         a2.intoArray(sums, AT + 2 * L);
         a3.intoArray(sums, AT + 3 * L);
@@ -236,19 +236,19 @@ final class SimdMatVec {
                 int base = wOff + all * j0 + p0 * width, xOff = x0 + p0, xOff2 = xOff + xStride, outOff = out0 + i * partStride;
                 if (n - j0 >= CHUNK && L >= 16) { // 16 accumulators: AVX-512 has the 32 registers for them
                     chunk8x2(x, xOff, xOff2, w, base, k, sums);
-                    finish(sums, AT + 0, CHUNK, bias, out, outOff, j0, then);
+                    finish(sums, AT, CHUNK, bias, out, outOff, j0, then);
                     finish(sums, AT + CHUNK, CHUNK, bias, out, outOff + outStride, j0, then);
                     continue;
                 }
                 int v = 0, end = Math.min(n, j0 + width); // on AVX2 a whole chunk comes here too: stay inside it
                 for (; j0 + v + 4 * L <= end; v += 4 * L) {
                     quadx2(x, xOff, xOff2, w, base + v, width, k, sums);
-                    finish(sums, AT + 0, 4 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT, 4 * L, bias, out, outOff, j0 + v, then);
                     finish(sums, AT + 4 * L, 4 * L, bias, out, outOff + outStride, j0 + v, then);
                 }
                 if (j0 + v + 2 * L <= end) {
                     pairx2(x, xOff, xOff2, w, base + v, width, k, sums);
-                    finish(sums, AT + 0, 2 * L, bias, out, outOff, j0 + v, then);
+                    finish(sums, AT, 2 * L, bias, out, outOff, j0 + v, then);
                     finish(sums, AT + 2 * L, 2 * L, bias, out, outOff + outStride, j0 + v, then);
                     v += 2 * L;
                 }
@@ -259,13 +259,13 @@ final class SimdMatVec {
                         a = wp.fma(FloatVector.broadcast(S, x[xOff + p]), a);
                         b = wp.fma(FloatVector.broadcast(S, x[xOff2 + p]), b);
                     }
-                    a.intoArray(sums, AT + 0);
+                    a.intoArray(sums, AT);
                     b.intoArray(sums, AT + L);
                     if (j0 + v + L <= end) {
-                        finish(sums, AT + 0, L, bias, out, outOff, j0 + v, then);
+                        finish(sums, AT, L, bias, out, outOff, j0 + v, then);
                         finish(sums, AT + L, L, bias, out, outOff + outStride, j0 + v, then);
                     } else {
-                        finishLanes(sums, AT + 0, end - j0 - v, bias, out, outOff, j0 + v, then);
+                        finishLanes(sums, AT, end - j0 - v, bias, out, outOff, j0 + v, then);
                         finishLanes(sums, AT + L, end - j0 - v, bias, out, outOff + outStride, j0 + v, then);
                     }
                 }
@@ -301,7 +301,7 @@ final class SimdMatVec {
             a7 = w7.fma(xa, a7);
             b7 = w7.fma(xb, b7);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
         a2.intoArray(sums, AT + 2 * L);
         a3.intoArray(sums, AT + 3 * L);
@@ -336,7 +336,7 @@ final class SimdMatVec {
             a3 = w3.fma(xa, a3);
             b3 = w3.fma(xb, b3);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
         a2.intoArray(sums, AT + 2 * L);
         a3.intoArray(sums, AT + 3 * L);
@@ -358,7 +358,7 @@ final class SimdMatVec {
             a1 = w1.fma(xa, a1);
             b1 = w1.fma(xb, b1);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
         b0.intoArray(sums, AT + 2 * L);
         b1.intoArray(sums, AT + 3 * L);
@@ -384,7 +384,7 @@ final class SimdMatVec {
             a30 = w0.fma(b, a30);
             a31 = w1.fma(b, a31);
         }
-        a00.intoArray(sums, AT + 0);
+        a00.intoArray(sums, AT);
         a01.intoArray(sums, AT + L);
         a10.intoArray(sums, AT + 2 * L);
         a11.intoArray(sums, AT + 3 * L);
@@ -405,7 +405,7 @@ final class SimdMatVec {
             a2 = w0.fma(FloatVector.broadcast(S, x[x2 + p]), a2);
             a3 = w0.fma(FloatVector.broadcast(S, x[x3 + p]), a3);
         }
-        a0.intoArray(sums, AT + 0);
+        a0.intoArray(sums, AT);
         a1.intoArray(sums, AT + L);
         a2.intoArray(sums, AT + 2 * L);
         a3.intoArray(sums, AT + 3 * L);
