@@ -162,8 +162,8 @@ public final class Attention {
     }
 
     /**
-     * {@link #decode} with every cache's floats from index cacheStart on (the decoder starts them on a cache
-     * line: {@link CacheLines}).
+     * {@link #decode} with every cache's floats, and the scratch's, from index cacheStart on (the decoder starts
+     * them on a cache line: {@link CacheLines}); scores then needs cacheStart more floats.
      */
     public static void decode(float[] q, int[] qOff, float[][] keysT, int stride, float[][] values, int cacheStart, float[] out,
                               int[] outOff, float[] scores, int[] positions, int rows, int channels, int heads, int h0, int h1) {

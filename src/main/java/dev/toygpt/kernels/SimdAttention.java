@@ -740,7 +740,7 @@ final class SimdAttention {
         int hs = channels / heads, own = h1 - h0, n = rows * own;
         float[] lanes = decodeLanes(n);
         decodeScores(q, qOff, keysT, stride, cacheStart, scores, positions, n, own, h0 * hs, hs, (float) (1.0 / Math.sqrt(hs)));
-        decodeWeights(scores, stride, positions, n, own, lanes);
+        decodeWeights(scores, cacheStart, stride, positions, n, own, lanes);
         decodeOutputs(scores, stride, values, cacheStart, out, outOff, positions, n, own, h0 * hs, hs, channels);
     }
 
@@ -749,19 +749,23 @@ final class SimdAttention {
                                      int n, int own, int c0, int hs, float scale) {
         for (int i = 0; i < n; i++) {
             int r = i / own, off = c0 + (i % own) * hs;
-            for (int s0 = 0; s0 < positions[r]; s0 += L) sum4(q, qOff[r] + off, keysT[r], start + off * stride + s0, stride, hs, scale, scores, i * stride + s0);
+            for (int s0 = 0; s0 < positions[r]; s0 += L) {
+                sum4(q, qOff[r] + off, keysT[r], start + off * stride + s0, stride, hs, scale, scores, start + i * stride + s0);
+            }
         }
     }
 
     /** Each chain's scores to softmax weights in place, flashWeights's steps and floats. */
-    private static void decodeWeights(float[] scores, int stride, int[] positions, int n, int own, float[] lanes) {
-        int maxAt = n * L;
-        for (int i = 0; i < n; i++) lanes[maxAt + i] = rowMax(scores, i * stride, i * stride + positions[i / own]);
-        for (int i = 0; i < n; i++) expRow(scores, i * stride, i * stride + positions[i / own], lanes[maxAt + i], lanes, i * L);
-        for (int i = 0; i < n; i++) lanes[maxAt + i] = 1f / SimdVec.laneSum(lanes, i * L);
+    private static void decodeWeights(float[] scores, int start, int stride, int[] positions, int n, int own, float[] lanes) {
+        int maxAt = LANES_AT + n * L;
+        for (int i = 0; i < n; i++) lanes[maxAt + i] = rowMax(scores, start + i * stride, start + i * stride + positions[i / own]);
+        for (int i = 0; i < n; i++) {
+            expRow(scores, start + i * stride, start + i * stride + positions[i / own], lanes[maxAt + i], lanes, LANES_AT + i * L);
+        }
+        for (int i = 0; i < n; i++) lanes[maxAt + i] = 1f / SimdVec.laneSum(lanes, LANES_AT + i * L);
         for (int i = 0; i < n; i++) {
             int p = positions[i / own];
-            scaleRow(scores, i * stride, p, paddedTime(p), lanes[maxAt + i]);
+            scaleRow(scores, start + i * stride, p, paddedTime(p), lanes[maxAt + i]);
         }
     }
 
@@ -770,8 +774,8 @@ final class SimdAttention {
                                       int n, int own, int c0, int hs, int channels) {
         for (int i = 0; i < n; i++) {
             int r = i / own, off = c0 + (i % own) * hs, o = outOff[r] + off, p = positions[r], d0 = 0;
-            for (; d0 + L <= hs; d0 += L) sum4(scores, i * stride, values[r], start + off + d0, channels, p, 1f, out, o + d0);
-            for (int d = d0; d < hs; d++) out[o + d] = scalarSum(scores, i * stride, 1, values[r], start + off + d, channels, p);
+            for (; d0 + L <= hs; d0 += L) sum4(scores, start + i * stride, values[r], start + off + d0, channels, p, 1f, out, o + d0);
+            for (int d = d0; d < hs; d++) out[o + d] = scalarSum(scores, start + i * stride, 1, values[r], start + off + d, channels, p);
         }
     }
 
@@ -798,9 +802,15 @@ final class SimdAttention {
 
     private static float[] decodeLanes(int chains) {
         float[] lanes = DECODE_LANES.get();
-        if (lanes.length < chains * (L + 1)) DECODE_LANES.set(lanes = new float[chains * (L + 1)]);
+        if (lanes.length < LANES_AT + chains * (L + 1)) DECODE_LANES.set(lanes = new float[LANES_AT + chains * (L + 1)]);
         return lanes;
     }
+
+    /**
+     * Where those floats start: on a cache line ({@link CacheLines}), as the scores do from cacheStart. A vector
+     * stored across two lines is not forwarded to the loads that read it back a few instructions later.
+     */
+    private static final int LANES_AT = CacheLines.firstAlignedFloat();
 
     /** dst[d * tPad + s] = src[base + s * channels + d], with columns time..tPad zero. */
     private static void transposePadded(float[] src, int base, int channels, int hs, int time, int tPad, float[] dst) {

@@ -137,7 +137,7 @@ public final class GptDecoder implements AutoCloseable {
             qkvOut = new float[rows * 3 * own];
             mean = new float[rows];
             rstd = new float[rows];
-            scores = new float[rows * (h1 - h0) * keyStride];
+            scores = new float[CacheLines.firstAlignedFloat() + rows * (h1 - h0) * keyStride]; // from a line, as the caches
             att = new float[rows * c];
             ff = new float[rows * hidden];
             qOff = new int[rows];

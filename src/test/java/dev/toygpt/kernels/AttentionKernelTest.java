@@ -200,8 +200,8 @@ class AttentionKernelTest {
         float[] q = random(r, 2 * 3 * c), expected = new float[2 * c], actual = new float[2 * c];
         int[] qOff = {0, 3 * c}, outOff = {0, c};
         Attention.decode(q, qOff, keysT, stride, values, expected, outOff, new float[2 * heads * stride], positions, 2, c, heads, 0, heads);
-        Attention.decode(q, qOff, keysAt, stride, valuesAt, start, actual, outOff, new float[2 * heads * stride], positions, 2, c, heads, 0,
-                heads);
+        Attention.decode(q, qOff, keysAt, stride, valuesAt, start, actual, outOff, new float[start + 2 * heads * stride], positions, 2, c,
+                heads, 0, heads);
         assertArrayEquals(expected, actual);
     }
 
