@@ -54,7 +54,7 @@ public final class GptDecoder implements AutoCloseable {
      */
     private float[][] nextKeys, nextValues;
     private final int keep, shift;        // the next window keeps keep tokens, those from position shift on
-    private final int cacheStart;         // the caches' floats start there (a cache line), see CacheLines
+    private final int cacheStart;         // the caches' floats (and attention's scores) start there, on a cache line: CacheLines
     private final int[] tokens;           // the tokens whose keys and values are cached
     private int length;
     /** Every head and every column in one share, for the caller alone. */
