@@ -13,6 +13,11 @@ import java.util.function.IntConsumer;
  *
  * <p>The caller is member 0; the others are daemon threads owned by the team. Between runs they poll for a
  * while (a token comes every few microseconds) and then sleep; {@link #close()} ends them.
+ *
+ * <p>Member 1 also takes jobs that the caller {@link #post}s and does not wait for: work that a token must
+ * have done before some later token, not before its own result. They run in the order posted, between runs;
+ * the caller waits for them with {@link #drain} (and must, before its next {@link #run}). One thread for both,
+ * so that a caller switching between the two ways never has a third thread competing for two processors.
  */
 public final class Team implements AutoCloseable {
     /** How long an idle member polls for the next run before it sleeps. */
@@ -38,6 +43,25 @@ public final class Team implements AutoCloseable {
     private volatile Throwable failure;
     /** Per member, 1 while it sleeps (or is about to): run() must then wake it. */
     private final AtomicIntegerArray sleeping;
+
+    /** A job for member 1: arg is the long it was posted with. */
+    @FunctionalInterface
+    public interface Job {
+        void run(long arg);
+    }
+
+    /** Jobs that may wait at once; post waits for room beyond. */
+    private static final int JOBS = 64;
+    /** The job of the posts since the last change (few callers ever post another). */
+    private Job job;
+    /**
+     * Job n's arg at n % JOBS and, at JOBS + n % JOBS, n + 1 once posted: member 1 waits on the slot itself, so
+     * that a post hands over one cache line (two made a token's pass wait for the second's handover).
+     */
+    private final AtomicLongArray posts = new AtomicLongArray(2 * JOBS);
+    /** How many jobs were posted (written by the caller only, read by it only) and how many member 1 has run (by it only). */
+    private long posted;
+    private final AtomicLongArray done = new AtomicLongArray(PAD);
 
     /** A team of size threads: the caller of {@link #run} and size - 1 new ones. */
     public Team(int size) {
@@ -131,21 +155,86 @@ public final class Team implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * Queues job(arg) for member 1, behind the jobs posted before, and returns at once (unless {@link #JOBS}
+     * are waiting). A job's exception is thrown by the next post or drain, and the team is then closed.
+     */
+    public void post(Job job, long arg) {
+        if (size == 1) throw new IllegalStateException("a team of one has no member to post to");
+        long n = posted;
+        if (n - done.get(0) == JOBS) waitForJobs(n - JOBS + 1);
+        throwFailure();
+        if (closed) throw new IllegalStateException("the team is closed");
+        if (job != this.job) {
+            waitForJobs(n); // the jobs before run with the job they were posted with
+            this.job = job;
+        }
+        int slot = (int) (n % JOBS);
+        posts.lazySet(slot, arg);
+        posts.set(JOBS + slot, n + 1); // a volatile write: publishes the job and its arg to member 1
+        posted = n + 1;
+        if (sleeping.get(1) == 1) LockSupport.unpark(members[1]);
+    }
+
+    /** Waits until member 1 has run every job posted so far; rethrows a job's exception. */
+    public void drain() {
+        if (size == 1) return;
+        waitForJobs(posted);
+        throwFailure();
+    }
+
+    private void waitForJobs(long n) {
+        long start = System.nanoTime();
+        while (done.get(0) < n && failure == null && !closed) {
+            if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+            else Thread.yield();
+        }
+    }
+
+    private void throwFailure() {
+        Throwable f = failure;
+        if (f == null) return;
+        close();
+        if (f instanceof RuntimeException e) throw e;
+        if (f instanceof Error e) throw e;
+        throw new IllegalStateException(f);
+    }
+
+    /** Whether job n (counting from 0) has been posted. */
+    private boolean isPosted(long n) {
+        return posts.get(JOBS + (int) (n % JOBS)) == n + 1;
+    }
+
+    /** Member 1 runs the jobs posted so far, counting from ran; returns the new count. */
+    private long runJobs(long ran) {
+        for (; isPosted(ran) && !closed; ran++) {
+            try {
+                job.run(posts.get((int) (ran % JOBS)));
+            } catch (RuntimeException | Error e) {
+                fail(e);
+            }
+            done.set(0, ran + 1); // a volatile write: what the job wrote is seen by whoever reads the count
+        }
+        return ran;
+    }
+
     private void serve(int rank) {
-        long seen = 0;
+        long seen = 0, ran = 0;
         while (!closed) {
+            if (rank == 1) ran = runJobs(ran);
             long waitStart = System.nanoTime();
-            while (runs == seen && !closed) {
+            while (runs == seen && !closed && (rank != 1 || !isPosted(ran))) {
                 if (System.nanoTime() - waitStart < POLL_NANOS) {
                     Thread.onSpinWait();
                     continue;
                 }
                 sleeping.set(rank, 1);
                 // checked again after saying so: run() either sees the flag or this sees the new run
-                if (runs == seen && !closed) LockSupport.parkNanos(this, 10_000_000L);
+                if (runs == seen && !closed && (rank != 1 || !isPosted(ran))) LockSupport.parkNanos(this, 10_000_000L);
                 sleeping.set(rank, 0);
             }
             if (closed) return;
+            if (runs == seen) continue; // a job came
             seen = runs;
             try {
                 body.accept(rank);

@@ -37,6 +37,12 @@ import dev.toygpt.nn.Linear;
  * threads wait for each other twice a layer, once each sum's parts are all written. Every thread keeps its
  * own copy of the residual stream and adds the parts itself. Each part and each sum is the same chain of
  * operations whichever thread computes it, so the logits are bit for bit those of one thread.
+ *
+ * <p>Those meetings cost a cache line's handover each, and on this project's virtual machine a handover
+ * sometimes takes half a microsecond: then the caller computes tokens alone ({@link Pace} times both ways).
+ * Alone, it still has the team's member 1 encode each token's next-window row, with the whole weights, while
+ * it computes the token's own; it waits for those rows only when the window is full (a token's first row
+ * took 8.5 us of two rows' 9.6 on seed).
  */
 public final class GptDecoder implements AutoCloseable {
     /** Column slices are whole multiples of this many floats (an AVX-512 vector, two AVX2 vectors). */
@@ -71,14 +77,16 @@ public final class GptDecoder implements AutoCloseable {
     /** Whether the next token is computed by the team or by the caller alone; null on one thread. */
     private final Pace pace;
     // One row per position being encoded: row 0 the new token's, row 1 its place in the next window.
-    /** The embeddings of the rows, which each member copies into its own residual stream. */
-    private final float[] x;
     /**
      * Each head's part of proj, and each group's part of contract: part g of row t at (g * ROWS + t) * C. Two
      * arrays: a member may write its parts of contract while another still reads proj's.
      */
     private final float[] projParts, contractParts;
     private final float[] logits;
+    /** What the team's member 1 encodes the next window's rows with while the caller computes the new token's alone (made at its first use). */
+    private Follow follow;
+    /** For tests: given the new token's position, whether the team computes it (else the caller, helped by member 1); null: the pace decides. */
+    java.util.function.IntPredicate teamAt;
     /** Receives the attention weights of each new position when set (the playground's heatmaps); usually null. */
     private AttentionRecorder recorder;
 
@@ -239,7 +247,6 @@ public final class GptDecoder implements AutoCloseable {
         shift = blockSize - keep;
         tokens = new int[blockSize];
 
-        x = new float[ROWS * c];
         projParts = new float[heads * ROWS * c];
         contractParts = new float[heads * ROWS * c];
         logits = new float[vocab];
@@ -335,6 +342,7 @@ public final class GptDecoder implements AutoCloseable {
 
     /** Forgets the context. */
     public void reset() {
+        waitForFollower();
         length = 0;
     }
 
@@ -342,6 +350,7 @@ public final class GptDecoder implements AutoCloseable {
     public float[] next(int token) {
         long start = System.nanoTime();
         if (length == blockSize) { // full: the next window, its keys and values already cached, takes over
+            waitForFollower();
             float[][] k = keys, v = values;
             keys = nextKeys;
             values = nextValues;
@@ -354,7 +363,7 @@ public final class GptDecoder implements AutoCloseable {
         // Tokens are timed once the context holds the next window too (two rows each, as from then on): a
         // probe of the first, cheaper tokens would not compare like with like. Those go the way last chosen.
         boolean mayTeam = pace != null && recorder == null, paced = mayTeam && length >= shift;
-        encode(mayTeam && (paced ? pace.useTeam() : pace.prefersTeam()));
+        encode(mayTeam && (teamAt != null ? teamAt.test(length) : paced ? pace.useTeam() : pace.prefersTeam()), mayTeam);
         if (paced) pace.took(System.nanoTime() - start);
         return logits;
     }
@@ -367,7 +376,13 @@ public final class GptDecoder implements AutoCloseable {
     /** Hands the team's threads on to the next decoder, or ends them (nothing to do on one thread). The decoder cannot be used after. */
     @Override
     public void close() {
-        if (team != null) giveBack(team);
+        if (team != null) {
+            try {
+                team.drain(); // member 1's last rows are done before it serves another decoder (or fail here, not there)
+            } finally {
+                giveBack(team);
+            }
+        }
         team = null;
     }
 
@@ -427,26 +442,43 @@ public final class GptDecoder implements AutoCloseable {
      * <p>A new decoder of the same model shape and thread count goes on where the last one stood (its choice,
      * and how far it is into its run): a chat, or bench's rounds of a few hundred tokens, would otherwise
      * probe at every reply.
+     *
+     * <p>A team's first tokens run code that the JIT has not compiled yet (the team's narrower products take
+     * branches and kernels that the caller's never do), a hundred times slower than once compiled; and code is
+     * compiled only after it has run often. A team that lost its first probes, and so was probed ever more
+     * rarely, stayed that slow for good: in bench's generation, on this project's virtual machine, the team
+     * (6.9 us a seed token) lost every probe to the caller alone (8.8). So until the team has run
+     * {@link #WARM_TOKENS} tokens, a lost probe is followed by a single window alone, then the next probe.
      */
     static final class Pace {
         static final int RUN = 14, MAX_RUN = 1024;
+        /** Team tokens after which the JIT has compiled the team's code (seed: 400 to 800, probed every 200 tokens). */
+        static final int WARM_TOKENS = 2000;
         /** The longest run, in its tokens' time, before the next probe. */
         static final long MAX_RUN_NANOS = 200_000_000L;
         /** Per model shape and thread count, where the last decoder stood (see {@link #save}). */
         private static final java.util.Map<String, long[]> LAST = new java.util.concurrent.ConcurrentHashMap<>();
         private final boolean adaptive;
-        private final int window;
+        private final int window, warmTokens;
         private final String key;
         /** The token times of the window being timed (a probe's, or a team's run's), and how many. */
         private final long[] times;
         private int tokens, timed, windowIndex, run = RUN;
         /** The last probe's team window's median (Long.MAX_VALUE if it was stopped), its alone window's, and the current run's time. */
         private long teamMedian, aloneMedian, runNanos;
+        /** Tokens the team has run for this shape, up to warmTokens. */
+        private long teamTokens;
         private boolean team = true;
 
         Pace(boolean adaptive, int window, String key) {
+            this(adaptive, window, key, WARM_TOKENS);
+        }
+
+        /** With warmTokens 0, a lost probe always doubles the run alone (for tests of the runs). */
+        Pace(boolean adaptive, int window, String key, int warmTokens) {
             this.adaptive = adaptive;
             this.window = window;
+            this.warmTokens = warmTokens;
             this.key = key;
             times = new long[window];
             long[] last = LAST.get(key);
@@ -457,6 +489,7 @@ public final class GptDecoder implements AutoCloseable {
                 aloneMedian = last[3];
                 runNanos = last[4];
                 teamMedian = last[5];
+                teamTokens = last[6];
             }
         }
 
@@ -472,6 +505,7 @@ public final class GptDecoder implements AutoCloseable {
 
         /** One token took nanos. */
         void took(long nanos) {
+            if ((windowIndex == 0 || windowIndex > 1 && team) && teamTokens < warmTokens) teamTokens++; // as useTeam chose
             if ((windowIndex <= 1 || team) && (tokens > 0 || window == 1)) times[timed++] = nanos;
             if (windowIndex > 1) runNanos += nanos;
             boolean stop = windowIndex == 0 && aloneMedian > 0 && sum(times, timed) > 2 * aloneMedian * Math.max(1, window - 1);
@@ -483,6 +517,7 @@ public final class GptDecoder implements AutoCloseable {
                 boolean won = teamMedian <= aloneMedian;
                 // the same way again: a run twice as long; the team after alone: RUN; alone after the team: 2 RUN
                 run = won == team ? Math.min(MAX_RUN, 2 * run) : won ? RUN : 2 * RUN;
+                if (!won && teamTokens < warmTokens) run = 1; // its code may not be compiled yet: probe it again soon
                 team = won;
                 runNanos = 0;
             }
@@ -495,7 +530,7 @@ public final class GptDecoder implements AutoCloseable {
 
         /** Where this decoder stands, for the next one: never between the two windows of a probe. */
         private void save() {
-            LAST.put(key, new long[] {team ? 1 : 0, run, windowIndex, aloneMedian, runNanos, teamMedian});
+            LAST.put(key, new long[] {team ? 1 : 0, run, windowIndex, aloneMedian, runNanos, teamMedian, teamTokens});
         }
 
         private static long sum(long[] t, int n) {
@@ -515,58 +550,90 @@ public final class GptDecoder implements AutoCloseable {
     /**
      * Runs the model on the new token at position length, caching its keys and values, and leaves its logits
      * in {@link #logits}. From position {@link #shift} on, the token belongs to the next window too, and is
-     * encoded at its position there as a second row.
+     * encoded at its position there as a second row: by the team, by the caller with its own, or, when the
+     * caller alone computes the token and may have the team's help (mayFollow), by the team's member 1 (see
+     * {@link Follow}) while the caller computes the first row. That row's results are needed only when the
+     * window is full, so the caller waits for them only then, or before it or the team next write the next
+     * window themselves: one handover every few tokens instead of two a layer.
      */
-    private void encode(boolean onTeam) {
-        int p0 = length, n = keep > 0 && p0 >= shift ? 2 : 1;
-        float[] tok = gpt.tokenEmbeddingTable.weight.data(), posEmb = gpt.positionEmbeddingTable.weight.data();
-        int token = tokens[p0];
-        for (int t = 0; t < n; t++) {
-            int pos = t == 0 ? p0 : p0 - shift;
-            for (int i = 0; i < c; i++) x[t * c + i] = tok[token * c + i] + posEmb[pos * c + i];
-        }
+    private void encode(boolean onTeam, boolean mayFollow) {
+        int p0 = length, n = keep > 0 && p0 >= shift ? 2 : 1, token = tokens[p0];
         if (onTeam) {
-            if (team == null) {
+            waitForFollower();
+            if (shares == null) {
                 Packed[] packed = packed(teamSize);
                 shares = new Share[teamSize];
                 for (int rank = 0; rank < teamSize; rank++) shares[rank] = new Share(packed[rank], ROWS, c, hidden, keyStride);
-                team = takeTeam(teamSize);
             }
-            team.run(rank -> encode(shares[rank], rank, p0, n, team));
+            if (team == null) team = takeTeam(teamSize);
+            team.run(rank -> encode(shares[rank], rank, p0, token, 0, n, team, projParts, contractParts));
+        } else if (n == 2 && mayFollow) {
+            if (follow == null) follow = new Follow();
+            if (team == null) team = takeTeam(teamSize);
+            team.post(follow, (long) p0 << 32 | token); // member 1 encodes the next window's row
+            encode(whole, 0, p0, token, 0, 1, null, projParts, contractParts);
+        } else {
+            waitForFollower();
+            encode(whole, 0, p0, token, 0, n, null, projParts, contractParts);
         }
-        else encode(whole, 0, p0, n, null);
         length++;
     }
 
+    /** Waits until the team's member 1 has encoded every next-window row posted to it. */
+    private void waitForFollower() {
+        if (team != null) team.drain();
+    }
+
     /**
-     * Member rank's part of {@link #encode}, from its share: row 0 at position p0 of this window, and with n = 2 row 1 at
-     * position p0 - shift of the next. With a team (meet), every member runs through the same awaits; the
-     * caller alone with the whole share needs none.
+     * The next window's rows that the team's member 1 encodes while the caller alone computes the new token's
+     * row: its own share and parts (the caller's are in use meanwhile).
      */
-    private void encode(Share s, int rank, int p0, int n, Team meet) {
-        int own = s.own, q0 = s.h0 * headSize; // its heads' first channel
-        System.arraycopy(x, 0, s.x, 0, n * c);
+    private final class Follow implements Team.Job {
+        final Share share = new Share(packed(1)[0], ROWS, c, hidden, keyStride);
+        final float[] projParts = new float[heads * ROWS * c], contractParts = new float[heads * ROWS * c];
+
+        /** arg: the position in this window (high half) and the token. */
+        @Override
+        public void run(long arg) {
+            encode(share, 0, (int) (arg >>> 32), (int) arg, 1, 2, null, projParts, contractParts);
+        }
+    }
+
+    /**
+     * Member rank's part of {@link #encode}, from its share: rows t0 .. t1-1 of the token (row 0 at position p0 of this
+     * window, row 1 at position p0 - shift of the next), its row t at row t - t0 of the share's arrays. With a
+     * team (meet), every member runs through the same awaits; the caller alone with the whole share needs none.
+     */
+    private void encode(Share s, int rank, int p0, int token, int t0, int t1, Team meet, float[] projParts, float[] contractParts) {
+        int own = s.own, q0 = s.h0 * headSize, n = t1 - t0; // q0: its heads' first channel
+        float[] tok = gpt.tokenEmbeddingTable.weight.data(), posEmb = gpt.positionEmbeddingTable.weight.data();
+        for (int t = t0; t < t1; t++) {
+            int pos = t == 0 ? p0 : p0 - shift, r = t - t0;
+            for (int i = 0; i < c; i++) s.x[r * c + i] = tok[token * c + i] + posEmb[pos * c + i];
+        }
         for (int l = 0; l < layers; l++) {
             Gpt.Block block = gpt.blocks.get(l);
             // x = x + proj(attention(ln1(x)))
             layerNorm(block.ln1, s.x, s, n);
             product(s.qkv[l], s, s.h, s.qkvOut, 3 * own, n, Then.STORE);
-            // The next window's row feeds nothing after the last layer: there only its keys and values count.
-            int rows = l == layers - 1 ? 1 : n;
-            for (int t = 0; t < n; t++) {
+            for (int t = t0; t < t1; t++) {
                 float[] k = t == 0 ? keys[l] : nextKeys[l], v = t == 0 ? values[l] : nextValues[l];
-                int row = t * 3 * own, pos = t == 0 ? p0 : p0 - shift;
+                int row = (t - t0) * 3 * own, pos = t == 0 ? p0 : p0 - shift;
                 for (int i = 0; i < own; i++) k[cacheStart + (q0 + i) * keyStride + pos] = s.qkvOut[row + own + i];
                 System.arraycopy(s.qkvOut, row + 2 * own, v, cacheStart + pos * c + q0, own);
             }
-            for (int t = 0; t < rows; t++) { // a position sees its window's positions up to itself: causal, as in training
-                // q of head h at qkvOut[t * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size;
-                // head h's output at att[t * own + (h - h0) * head_size], where decode writes it at outOff + h * head_size
-                s.qOff[t] = t * 3 * own - q0;
-                s.outOff[t] = t * own - q0;
-                s.positions[t] = (t == 0 ? p0 : p0 - shift) + 1;
-                s.keyRows[t] = (t == 0 ? keys : nextKeys)[l];
-                s.valueRows[t] = (t == 0 ? values : nextValues)[l];
+            // The next window's row feeds nothing after the last layer: there only its keys and values count.
+            int rows = l < layers - 1 ? n : t0 == 0 ? 1 : 0;
+            if (rows == 0) return;
+            for (int r = 0; r < rows; r++) { // a position sees its window's positions up to itself: causal, as in training
+                // q of head h at qkvOut[r * 3 * own + (h - h0) * head_size], as decode reads it from qOff + h * head_size;
+                // head h's output at att[r * own + (h - h0) * head_size], where decode writes it at outOff + h * head_size
+                int t = t0 + r;
+                s.qOff[r] = r * 3 * own - q0;
+                s.outOff[r] = r * own - q0;
+                s.positions[r] = (t == 0 ? p0 : p0 - shift) + 1;
+                s.keyRows[r] = (t == 0 ? keys : nextKeys)[l];
+                s.valueRows[r] = (t == 0 ? values : nextValues)[l];
             }
             Attention.decode(s.qkvOut, s.qOff, s.keyRows, keyStride, s.valueRows, cacheStart, s.att, s.outOff, s.scores, s.positions, rows, c,
                     heads, s.h0, s.h1);

@@ -96,4 +96,62 @@ class TeamTest {
         }
         assertThrows(IllegalArgumentException.class, () -> new Team(0));
     }
+
+    /**
+     * Posted jobs run on member 1, in the order posted, while the caller goes on; drain returns once all
+     * have run, and what they wrote is then seen. More jobs than the ring holds make post wait for room.
+     * Runs between posts see member 1 free again.
+     */
+    @Test
+    @Timeout(60)
+    void postedJobsRunInOrderOnMemberOneAndDrainWaitsForThem() {
+        try (Team team = new Team(3)) {
+            int jobs = 1_000;
+            long[] seen = new long[jobs];
+            Thread[] ranOn = new Thread[1];
+            int[] count = new int[1]; // written by member 1 only, read after drain
+            Team.Job job = arg -> {
+                seen[count[0]++] = arg;
+                ranOn[0] = Thread.currentThread();
+                if (arg % 97 == 0) LockSupport.parkNanos(200_000); // now and then slower than the posts
+            };
+            for (int i = 0; i < jobs; i++) {
+                team.post(job, 7L * i + ((long) i << 40));
+                if (i % 250 == 249) {
+                    team.drain();
+                    assertEquals(i + 1, count[0]);
+                    AtomicIntegerArray runs = new AtomicIntegerArray(3);
+                    team.run(runs::incrementAndGet); // between jobs, member 1 takes part in runs as before
+                    for (int r = 0; r < 3; r++) assertEquals(1, runs.get(r));
+                }
+            }
+            team.drain();
+            assertSame(team.member(1), ranOn[0]);
+            for (int i = 0; i < jobs; i++) assertEquals(7L * i + ((long) i << 40), seen[i], "job " + i);
+            // another job from now on: the jobs before it still run with theirs
+            long[] sum = new long[2];
+            team.post(arg -> sum[0] += arg, 5);
+            team.post(arg -> sum[1] += arg, 6);
+            team.drain();
+            assertEquals(5, sum[0]);
+            assertEquals(6, sum[1]);
+        }
+    }
+
+    @Test
+    void aPostedJobsExceptionIsThrownByTheNextDrainOrPostAndClosesTheTeam() {
+        Team team = new Team(2);
+        team.post(arg -> {
+            throw new IllegalArgumentException("job " + arg + " broke");
+        }, 4);
+        IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, team::drain);
+        assertEquals("job 4 broke", thrown.getMessage());
+        assertFalse(team.isOpen());
+        assertThrows(IllegalArgumentException.class, () -> team.post(arg -> {}, 5));
+        assertThrows(IllegalStateException.class, () -> team.run(rank -> {}));
+        try (Team one = new Team(1)) {
+            assertThrows(IllegalStateException.class, () -> one.post(arg -> {}, 1)); // no member to post to
+            one.drain(); // nothing to wait for
+        }
+    }
 }

@@ -203,6 +203,35 @@ class GptDecoderTest {
         }
     }
 
+    /**
+     * The caller alone computing each token while the team's member 1 encodes the next window's row, as the
+     * pace may choose; and that way and the team's in turn, every few tokens (the team's next-window rows
+     * then read what member 1 wrote): the same floats as one thread, through several windows and a reset.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "team every {0} tokens")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 3, 7})
+    void theCallerWithMemberOneEncodingTheNextWindowGivesBitForBitTheLogitsOfOneThread(int every) {
+        for (Gpt gpt : new Gpt[] {model(), new Gpt(ModelConfig.gpt(67, 64, 4, 2, 40, 0f), new Rng(6)), unevenGroups()}) {
+            gpt.train(false);
+            int vocab = gpt.config().vocabSize();
+            Rng rng = new Rng(every + 1);
+            try (GptDecoder alone = new GptDecoder(gpt, 1); GptDecoder helped = new GptDecoder(gpt, 2)) {
+                int[] tokens = {0};
+                helped.teamAt = position -> every > 0 && tokens[0] % every == 0;
+                for (int t = 0; t < 150; t++, tokens[0]++) {
+                    if (t == 100) {
+                        alone.reset();
+                        helped.reset();
+                    }
+                    int token = (int) (rng.nextFloat() * vocab);
+                    float[] expected = alone.next(token).clone();
+                    assertArrayEquals(expected, helped.next(token), "token " + t + " of vocab " + vocab);
+                }
+                assertNotNull(helped.team()); // member 1 did encode
+            }
+        }
+    }
+
     @Test
     void aDecoderWithThreadsRecordsTheSameAttentionAsOneThreadOnTheCallersThread() {
         Gpt gpt = model();
@@ -231,7 +260,7 @@ class GptDecoderTest {
     void aNewDecoderGoesOnWithTheLastDecodersChoiceOfTeamOrAlone() {
         String shape = "test " + System.nanoTime();
         int window = 4;
-        GptDecoder.Pace first = new GptDecoder.Pace(true, window, shape);
+        GptDecoder.Pace first = new GptDecoder.Pace(true, window, shape, 0);
         assertTrue(first.useTeam()); // a shape never seen: the team is probed first
         for (int t = 0; t < window; t++) first.took(1_000_000);
         assertFalse(first.useTeam()); // then the caller alone
@@ -242,7 +271,7 @@ class GptDecoderTest {
             assertFalse(first.useTeam()); // alone won: the first window of its run
             first.took(1_000);
         }
-        GptDecoder.Pace second = new GptDecoder.Pace(true, window, shape);
+        GptDecoder.Pace second = new GptDecoder.Pace(true, window, shape, 0);
         assertFalse(second.prefersTeam());
         int alone = 0;
         while (!second.useTeam()) {
@@ -254,12 +283,12 @@ class GptDecoderTest {
         for (int t = 0; t < window; t++) second.took(1_000);
         for (int t = 0; t < window; t++) second.took(1_000_000);
         assertTrue(second.useTeam());
-        GptDecoder.Pace third = new GptDecoder.Pace(true, window, shape);
+        GptDecoder.Pace third = new GptDecoder.Pace(true, window, shape, 0);
         assertTrue(third.useTeam());
         assertTrue(third.prefersTeam());
         for (int t = 0; t < window; t++) third.took(1_000);
         assertTrue(third.useTeam()); // on the team's run, not probing the caller alone
-        assertTrue(new GptDecoder.Pace(true, window, shape + " other").useTeam()); // another shape: its own probe
+        assertTrue(new GptDecoder.Pace(true, window, shape + " other", 0).useTeam()); // another shape: its own probe
     }
 
     /**
@@ -313,7 +342,7 @@ class GptDecoderTest {
     @Test
     void aTeamThatKeepsWinningIsProbedLessOftenAndItsRunEndsWhenItSlowsDown() {
         int window = 4;
-        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test team runs " + System.nanoTime());
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test team runs " + System.nanoTime(), 0);
         int[] teamWindows = new int[3];
         for (int cycle = 0; cycle < 3; cycle++) {
             while (pace.useTeam()) {
@@ -334,11 +363,42 @@ class GptDecoderTest {
         assertFalse(pace.useTeam(), "the probe's window alone, right after the slow window");
     }
 
+    /**
+     * Until the team has run its first warmTokens tokens (while the JIT may not have compiled its code), a probe
+     * it loses is followed by one window alone and the next probe; once it has, the runs alone lengthen.
+     */
+    @Test
+    void aTeamThatLosesWhileItsCodeMayBeColdIsProbedAgainAfterOneWindow() {
+        int window = 4, warm = 20;
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test cold team " + System.nanoTime(), warm);
+        java.util.List<Integer> aloneRuns = new java.util.ArrayList<>(), teamSoFar = new java.util.ArrayList<>();
+        int teamTokens = 0;
+        for (int probe = 0; probe < 14; probe++) {
+            assertTrue(pace.useTeam(), "probe " + probe);
+            int tokens = 0;
+            do {
+                pace.took(1_000_000); // slow: stopped once its timed tokens pass twice the last window alone
+                tokens++;
+            } while (pace.useTeam() && tokens < window);
+            teamSoFar.add(teamTokens += tokens);
+            int windows = 0;
+            while (!pace.useTeam()) { // the probe's window alone, then the run's
+                for (int t = 0; t < window; t++) pace.took(1_000);
+                windows++;
+            }
+            aloneRuns.add(windows - 1);
+        }
+        int cold = (int) teamSoFar.stream().filter(n -> n < warm).count();
+        assertTrue(cold >= 5, "the team ran " + teamSoFar); // probes stopped early: a few tokens each
+        for (int i = 0; i < cold; i++) assertEquals(1, aloneRuns.get(i), "run alone after cold probe " + i + ": " + aloneRuns);
+        assertEquals(java.util.List.of(2, 4, 8), aloneRuns.subList(cold, cold + 3), aloneRuns.toString());
+    }
+
     /** One token held up (a preemption) in the team's window does not make a team twice as fast lose. */
     @Test
     void aProbeJudgesEachWindowByItsMedianToken() {
         int window = 8;
-        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test median " + System.nanoTime());
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test median " + System.nanoTime(), 0);
         for (int t = 0; t < window; t++) pace.took(t == 3 ? 50_000_000 : 10_000); // the team, one token held up
         assertFalse(pace.useTeam());
         for (int t = 0; t < window; t++) pace.took(20_000); // alone: twice as slow, but 160 us in all, not 50 ms
@@ -354,7 +414,7 @@ class GptDecoderTest {
     @Test
     void aRunAloneEndsAfterItsTimeAndAProbeOfASlowTeamStopsEarly() {
         int window = 4;
-        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test bounds " + System.nanoTime());
+        GptDecoder.Pace pace = new GptDecoder.Pace(true, window, "test bounds " + System.nanoTime(), 0);
         for (int t = 0; t < window; t++) pace.took(50_000_000); // the team: slow
         for (int t = 0; t < window; t++) pace.took(5_000_000); // alone
         assertFalse(pace.prefersTeam());
