@@ -7,22 +7,24 @@ public final class LayerNorm {
     /** Normalises rows of x(rows, n); saves each row's mean and 1/std for the backward pass. */
     public static void forward(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
                                int rows, int n, float eps) {
-        Parallel.forRange(rows, 8L * n, (start, end) -> forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps));
+        Parallel.forRange(rows, 8L * n, (start, end) -> forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps, null, 0));
     }
 
     /**
      * The same on the calling thread alone, for one or a few rows (generation, a token at a time), where
-     * handing work to another thread costs more than the work.
+     * handing work to another thread costs more than the work; lanes[lanesAt ..] is scratch for a vector's
+     * lane sums (16 floats, best from a cache line's start: a decoder normalises nine times a token, and
+     * made a new array each time).
      */
     public static void forwardOnThisThread(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
-                                           int rows, int n, float eps) {
-        forwardRows(x, weight, bias, y, mean, rstd, 0, rows, n, eps);
+                                           int rows, int n, float eps, float[] lanes, int lanesAt) {
+        forwardRows(x, weight, bias, y, mean, rstd, 0, rows, n, eps, lanes, lanesAt);
     }
 
     private static void forwardRows(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
-                                    int start, int end, int n, float eps) {
+                                    int start, int end, int n, float eps, float[] lanes, int lanesAt) {
         if (MatMul.SIMD) {
-            SimdLayerNorm.forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps);
+            SimdLayerNorm.forwardRows(x, weight, bias, y, mean, rstd, start, end, n, eps, lanes, lanesAt);
             return;
         }
         for (int r = start; r < end; r++) {

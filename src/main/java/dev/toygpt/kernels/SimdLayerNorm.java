@@ -14,10 +14,10 @@ final class SimdLayerNorm {
 
     private SimdLayerNorm() {}
 
-    /** The lanes of v added in {@link SimdVec#laneSum}'s fixed order. */
-    private static float sum(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        return SimdVec.laneSum(lanes, 0);
+    /** The lanes of v added in {@link SimdVec#laneSum}'s fixed order, through lanes[at ..]. */
+    private static float sum(FloatVector v, float[] lanes, int at) {
+        v.intoArray(lanes, at);
+        return SimdVec.laneSum(lanes, at);
     }
 
     /**
@@ -27,9 +27,13 @@ final class SimdLayerNorm {
      */
     private static final int GROUP = 8;
 
+    /** lanes: L floats of scratch from lanesAt (null: its own). */
     static void forwardRows(float[] x, float[] weight, float[] bias, float[] y, float[] mean, float[] rstd,
-                            int r0, int r1, int n, float eps) {
-        float[] lanes = new float[L];
+                            int r0, int r1, int n, float eps, float[] lanes, int lanesAt) {
+        if (lanes == null) {
+            lanes = new float[L];
+            lanesAt = 0;
+        }
         int vn = n - n % L;
         for (int g0 = r0; g0 < r1; g0 += GROUP) {
             int g1 = Math.min(r1, g0 + GROUP);
@@ -37,7 +41,7 @@ final class SimdLayerNorm {
                 int off = r * n;
                 FloatVector acc = FloatVector.zero(S);
                 for (int j = 0; j < vn; j += L) acc = acc.add(FloatVector.fromArray(S, x, off + j));
-                float m = sum(acc, lanes);
+                float m = sum(acc, lanes, lanesAt);
                 for (int j = vn; j < n; j++) m += x[off + j];
                 mean[r] = m / n;
             }
@@ -50,7 +54,7 @@ final class SimdLayerNorm {
                     FloatVector d = FloatVector.fromArray(S, x, off + j).sub(vm);
                     acc = d.fma(d, acc);
                 }
-                float v = sum(acc, lanes);
+                float v = sum(acc, lanes, lanesAt);
                 for (int j = vn; j < n; j++) {
                     float d = x[off + j] - m;
                     v += d * d;
@@ -90,7 +94,7 @@ final class SimdLayerNorm {
                 d.fma(xhat, FloatVector.fromArray(S, partial, pw + j)).intoArray(partial, pw + j);
                 d.add(FloatVector.fromArray(S, partial, pb + j)).intoArray(partial, pb + j);
             }
-            float gMean = sum(gAcc, lanes), gxMean = sum(gxAcc, lanes);
+            float gMean = sum(gAcc, lanes, 0), gxMean = sum(gxAcc, lanes, 0);
             for (int j = vn; j < n; j++) {
                 float xhat = (x[off + j] - m) * s;
                 float g = dy[off + j] * weight[j];

@@ -124,6 +124,8 @@ public final class GptDecoder implements AutoCloseable {
         // its residual stream, the normalized rows, its q | k | v per row, its heads' attention per row (own
         // floats a row) and its groups' hidden units per row
         final float[] x, h, qkvOut, mean, rstd, scores, att, ff;
+        /** LayerNorm's lane sums, from {@link CacheLines#firstAlignedFloat} (a vector stored there is read back at once). */
+        final float[] lanes = new float[CacheLines.firstAlignedFloat() + 16];
         // attention's arguments per row: where its q and output are, its positions, its window's keys and values
         final int[] qOff, outOff, positions;
         final float[][] keyRows, valueRows;
@@ -692,7 +694,8 @@ public final class GptDecoder implements AutoCloseable {
     }
 
     private void layerNorm(dev.toygpt.nn.LayerNorm ln, float[] in, Share s, int n) {
-        LayerNorm.forwardOnThisThread(in, ln.weight.data(), ln.bias.data(), s.h, s.mean, s.rstd, n, c, dev.toygpt.nn.LayerNorm.EPS);
+        LayerNorm.forwardOnThisThread(in, ln.weight.data(), ln.bias.data(), s.h, s.mean, s.rstd, n, c, dev.toygpt.nn.LayerNorm.EPS, s.lanes,
+                CacheLines.firstAlignedFloat());
     }
 
     /** Packs columns [cols[0], cols[1]) of a Linear (the rows of its (out, in) weight; bias may be null) into weights at offset. */

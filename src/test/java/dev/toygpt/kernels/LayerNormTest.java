@@ -60,4 +60,36 @@ class LayerNormTest {
             }
         }
     }
+
+    /**
+     * The calling thread's rows with the caller's scratch for the lane sums, from any index, give the same
+     * floats as the parallel forward pass (the decoder's logits are the training forward's), and leave the
+     * scratch's other floats alone.
+     */
+    @Test
+    void forwardOnThisThreadWithScratchGivesTheForwardPassesFloats() {
+        Rng rng = new Rng(78);
+        for (int n : new int[]{8, 20, 64, 67, 128}) {
+            int rows = 3;
+            float[] x = new float[rows * n], w = new float[n], b = new float[n];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (rng.nextGaussian() * 3 - 1);
+            for (int j = 0; j < n; j++) {
+                w[j] = (float) (1 + 0.3 * rng.nextGaussian());
+                b[j] = (float) (0.1 * rng.nextGaussian());
+            }
+            float[] y = new float[rows * n], mean = new float[rows], rstd = new float[rows];
+            LayerNorm.forward(x, w, b, y, mean, rstd, rows, n, 1e-5f);
+            for (int at : new int[]{0, 5, 12}) {
+                float[] lanes = new float[at + 16 + 3];
+                java.util.Arrays.fill(lanes, Float.NaN); // stale scratch must not matter
+                float[] y2 = new float[rows * n], mean2 = new float[rows], rstd2 = new float[rows];
+                LayerNorm.forwardOnThisThread(x, w, b, y2, mean2, rstd2, rows, n, 1e-5f, lanes, at);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(y, y2, "n=" + n + " at=" + at);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(mean, mean2);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(rstd, rstd2);
+                for (int i = 0; i < at; i++) assertEquals(Float.NaN, lanes[i], "before the scratch");
+                for (int i = at + 16; i < lanes.length; i++) assertEquals(Float.NaN, lanes[i], "after the scratch");
+            }
+        }
+    }
 }
