@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
  *
  * <p>Member 1 also takes jobs that the caller {@link #post}s and does not wait for: work that a token must
  * have done before some later token, not before its own result. They run in the order posted, between runs;
- * the caller waits for them with {@link #drain} (and must, before its next {@link #run}). One thread for both,
+ * the caller waits for them with {@link #drain}, and a {@link #run} first waits for them. One thread for both,
  * so that a caller switching between the two ways never has a third thread competing for two processors.
  */
 public final class Team implements AutoCloseable {
@@ -102,6 +102,7 @@ public final class Team implements AutoCloseable {
             body.accept(0);
             return;
         }
+        drain(); // the jobs posted before run before the body, which may read what they wrote
         this.body = body;
         runs++; // a volatile write: publishes body to the members that see it
         for (int rank = 1; rank < size; rank++) {

@@ -560,8 +560,7 @@ public final class GptDecoder implements AutoCloseable {
      */
     private void encode(boolean onTeam, boolean mayFollow) {
         int p0 = length, n = keep > 0 && p0 >= shift ? 2 : 1, token = tokens[p0];
-        if (onTeam) {
-            waitForFollower();
+        if (onTeam) { // the team's run first waits for member 1's next-window rows, which its own rows read
             if (shares == null) {
                 Packed[] packed = packed(teamSize);
                 shares = new Share[teamSize];

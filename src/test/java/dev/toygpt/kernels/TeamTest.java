@@ -107,7 +107,7 @@ class TeamTest {
     void postedJobsRunInOrderOnMemberOneAndDrainWaitsForThem() {
         try (Team team = new Team(3)) {
             int jobs = 1_000;
-            long[] seen = new long[jobs];
+            long[] seen = new long[jobs + 5];
             Thread[] ranOn = new Thread[1];
             int[] count = new int[1]; // written by member 1 only, read after drain
             Team.Job job = arg -> {
@@ -128,6 +128,12 @@ class TeamTest {
             team.drain();
             assertSame(team.member(1), ranOn[0]);
             for (int i = 0; i < jobs; i++) assertEquals(7L * i + ((long) i << 40), seen[i], "job " + i);
+            // a run without a drain first waits for the jobs posted before it
+            for (int i = 0; i < 5; i++) team.post(job, i);
+            int[] seenByRun = new int[3];
+            team.run(rank -> seenByRun[rank] = count[0]);
+            for (int r = 0; r < 3; r++) assertEquals(jobs + 5, seenByRun[r], "rank " + r);
+            count[0] = jobs; // back to what the checks below expect: the five extra jobs were only for the run
             // another job from now on: the jobs before it still run with theirs
             long[] sum = new long[2];
             team.post(arg -> sum[0] += arg, 5);
